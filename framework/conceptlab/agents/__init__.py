@@ -1,0 +1,1 @@
+"""Agents shipped with the core (torch-backed ones need the ``torch`` extra)."""

@@ -1,0 +1,134 @@
+"""The Domain interface: a game's rules, encodings and text, rendering and reference games."""
+
+from __future__ import annotations
+
+import html
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import ClassVar, Generic, TypeVar
+
+import numpy as np
+
+from conceptlab.errors import ComponentError
+from conceptlab.interfaces.component import Component
+from conceptlab.values import Action, Player
+
+__all__ = ["Domain", "S"]
+
+S = TypeVar("S")
+"""The domain's state type. States are treated as immutable: ``apply`` returns a new one."""
+
+
+class Domain(Component, Generic[S]):
+    """A sequential two-player zero-sum game, as the search, agents and pipeline see it.
+
+    Actions are policy indices (``0 <= a < num_actions``); the domain owns the
+    bijection between its own moves and these indices, and the text form of both.
+    """
+
+    kind: ClassVar[str] = "domain"
+
+    # -- rules -----------------------------------------------------------------
+    @property
+    @abstractmethod
+    def num_actions(self) -> int:
+        """Size of the policy vector."""
+
+    @property
+    @abstractmethod
+    def observation_shape(self) -> tuple[int, ...]:
+        """Shape of one encoded state (``encode`` returns ``(batch, *observation_shape)``)."""
+
+    @abstractmethod
+    def initial_state(self) -> S:
+        """The game's start position."""
+
+    def opening_states(self, count: int, rng: np.random.Generator) -> list[S]:
+        """``count`` diverse starting states for self-play (default: random short openings)."""
+        states = []
+        for _ in range(count):
+            state = self.initial_state()
+            for _ in range(int(rng.integers(0, 3))):
+                if self.is_terminal(state):
+                    break
+                legal = self.legal_actions(state)
+                state = self.apply(state, int(legal[rng.integers(len(legal))]))
+            states.append(state)
+        return states
+
+    @abstractmethod
+    def legal_actions(self, state: S) -> Sequence[Action]:
+        """Legal actions in ``state``, sorted ascending; empty when terminal."""
+
+    @abstractmethod
+    def apply(self, state: S, action: Action) -> S:
+        """The state after ``action``; raises ``InvalidActionError`` for an illegal one."""
+
+    @abstractmethod
+    def is_terminal(self, state: S) -> bool:
+        """Whether the game is over."""
+
+    @abstractmethod
+    def current_player(self, state: S) -> Player:
+        """The player to move in a non-terminal state."""
+
+    @abstractmethod
+    def returns(self, state: S) -> tuple[float, float]:
+        """Final score of each player in a terminal state (``+1`` win, ``0`` draw, ``-1`` loss)."""
+
+    # -- encodings ---------------------------------------------------------------
+    @abstractmethod
+    def encode(self, states: Sequence[S]) -> np.ndarray:
+        """Float32 ``(len(states), *observation_shape)`` tensor input for nets."""
+
+    # -- text ------------------------------------------------------------------
+    @abstractmethod
+    def to_text(self, state: S) -> str:
+        """A one-line text form that ``from_text`` reads back (FEN for chess)."""
+
+    @abstractmethod
+    def from_text(self, text: str) -> S:
+        """Parse ``to_text``'s form; raises ``InvalidStateError`` on bad input."""
+
+    @abstractmethod
+    def action_to_text(self, state: S, action: Action) -> str:
+        """The action in the domain's notation (UCI for chess)."""
+
+    @abstractmethod
+    def action_from_text(self, state: S, text: str) -> Action:
+        """Parse ``action_to_text``'s form; raises ``InvalidActionError`` on bad input."""
+
+    # -- rendering and reference games -----------------------------------------
+    def render_text(self, state: S) -> str:
+        """A multi-line human-readable board (default: ``to_text``)."""
+        return self.to_text(state)
+
+    def render_svg(self, state: S, arrows: Sequence[tuple[Action, str]] = ()) -> str:
+        """An SVG picture of ``state``; ``arrows`` are (action, colour) to draw.
+
+        The default draws ``render_text`` in a monospaced font and ignores arrows;
+        domains with boards override it.
+        """
+        lines = self.render_text(state).splitlines() or [""]
+        width = 10 * max(len(line) for line in lines) + 20
+        height = 20 * len(lines) + 20
+        body = "".join(
+            f'<text x="10" y="{20 * (i + 1)}" font-family="monospace" font-size="16">'
+            f"{html.escape(line)}</text>"
+            for i, line in enumerate(lines)
+        )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+            f"{body}</svg>"
+        )
+
+    def reference_games(self, source: str) -> Iterator[list[S]]:
+        """Games from ``source`` (e.g. a PGN file of human games), each a list of states.
+
+        Domains without a reader of their own keep this default, which refuses;
+        the pipeline then uses games of a reference player named in the spec.
+        """
+        raise ComponentError(
+            f"domain {self.name!r} has no reader of reference games (asked for {source!r}); "
+            "name a reference player in the spec instead"
+        )

@@ -1,0 +1,75 @@
+"""The TeachabilityFilter and NoveltyFilter interfaces: concepts in, verdicts out."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from conceptlab.interfaces.agent import TrainableAgent
+from conceptlab.interfaces.component import Component
+from conceptlab.interfaces.domain import Domain
+from conceptlab.values import CheckpointInfo, Concept, Verdict
+
+__all__ = ["NoveltyContext", "NoveltyFilter", "TeachabilityContext", "TeachabilityFilter"]
+
+
+@dataclass(frozen=True)
+class TeachabilityContext:
+    """What a teachability filter may use, prepared once per run."""
+
+    domain: Domain[Any]
+    teacher: TrainableAgent[Any]
+    """The final agent."""
+    checkpoints: Sequence[CheckpointInfo]
+    """Earlier checkpoints, oldest first: candidate students."""
+    pool_states: Sequence[Any]
+    """Self-play positions the prototypes are drawn from."""
+    pool_activations: Mapping[str, np.ndarray]
+    """Layer -> ``(len(pool_states), dim)`` teacher activations of the pool."""
+    concept_support: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    """Concept id -> indices into the pool of positions whose rollouts satisfy the
+    concept (dynamic prototypes); absent ids fall back to the top of ``v . z``."""
+
+
+@dataclass(frozen=True)
+class NoveltyContext:
+    """What a novelty filter may use: activations of the agent's and reference games."""
+
+    agent_activations: Mapping[str, np.ndarray]
+    """Layer -> ``(n, dim)`` activations on positions from the agent's own games."""
+    reference_activations: Mapping[str, np.ndarray]
+    """Layer -> ``(n, dim)`` activations on reference (human) positions, same ``n``."""
+    reference_name: str
+    """Where the reference positions came from, for the report."""
+
+
+class TeachabilityFilter(Component):
+    """Decides whether a weaker copy of the agent can learn a concept from examples."""
+
+    kind: ClassVar[str] = "teachability_filter"
+
+    @abstractmethod
+    def prepare(self, context: TeachabilityContext, rng: np.random.Generator) -> None:
+        """Work shared by all concepts (e.g. choosing the student); called once per run."""
+
+    @abstractmethod
+    def assess(self, concept: Concept, rng: np.random.Generator) -> Verdict:
+        """The verdict for one concept, with every number it used."""
+
+
+class NoveltyFilter(Component):
+    """Decides whether a concept is better explained by the agent's games than by the reference."""
+
+    kind: ClassVar[str] = "novelty_filter"
+
+    @abstractmethod
+    def prepare(self, context: NoveltyContext, rng: np.random.Generator) -> None:
+        """Work shared by all concepts (e.g. the bases); called once per run."""
+
+    @abstractmethod
+    def assess(self, concept: Concept, rng: np.random.Generator) -> Verdict:
+        """The verdict for one concept, with every number it used."""

@@ -1,0 +1,309 @@
+"""Run specifications: TOML in, a strict pydantic model out, validated in two steps.
+
+Step one (:func:`load_spec`) checks the structure: every section and field is
+known and of the right type. Step two (:func:`resolve_spec`) looks each selected
+component up in the registry and validates its ``params`` against that
+component's own ``Params`` model. Both steps raise :class:`SpecError` (or a
+:class:`ComponentError`) with one line that names the file, the place and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import Field
+
+from conceptlab.errors import ComponentError, SpecError, did_you_mean
+from conceptlab.interfaces import StrictParams, build_params
+
+__all__ = [
+    "EXECUTORS",
+    "STAGES",
+    "ComponentRef",
+    "ResolvedSpec",
+    "RunSpec",
+    "apply_overrides",
+    "load_spec",
+    "resolve_spec",
+    "spec_hash",
+]
+
+STAGES: tuple[str, ...] = ("train", "collect", "mine", "teach", "novelty", "amplify", "export")
+"""The pipeline's stages, in the order they run."""
+
+EXECUTORS: tuple[str, ...] = ("local", "serial")
+"""Executor names a spec may choose."""
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class ComponentRef(_Strict):
+    """A component chosen by its registered name, with its params."""
+
+    name: str = Field(description="Registered name of the component (see `conceptlab plugins`).")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Params, validated by the component's own Params model."
+    )
+
+
+class ExecutorSpec(_Strict):
+    """Where embarrassingly parallel work runs."""
+
+    name: str = Field(default="local", description=f"One of {', '.join(EXECUTORS)}.")
+    workers: int | None = Field(
+        default=None, ge=1, description="Worker processes (default: the machine's cores)."
+    )
+
+
+class TrainStage(_Strict):
+    """Self-play training that produces the agent's checkpoint series."""
+
+    checkpoints: list[str] = Field(
+        default_factory=list,
+        description="Existing checkpoint files, oldest first, the last being the final agent. "
+        "When given, no training happens and these are used as they are.",
+    )
+    iterations: int = Field(default=4, ge=1, description="Training iterations; one checkpoint each.")
+    games_per_iteration: int = Field(default=16, ge=1, description="Self-play games per iteration.")
+    max_moves: int = Field(default=200, ge=1, description="Moves after which a game is adjudicated a draw.")
+    temperature_moves: int = Field(
+        default=8, ge=0, description="Moves sampled in proportion to visits before playing greedily."
+    )
+    buffer_size: int = Field(default=20_000, ge=1, description="Replay buffer capacity in positions.")
+    epochs: int = Field(default=2, ge=1, description="Passes over the buffer per iteration.")
+    batch_size: int = Field(default=64, ge=1, description="Training batch size.")
+    learning_rate: float = Field(default=1e-3, gt=0, description="Adam learning rate.")
+
+
+class RolloutSpec(_Strict):
+    """How rollouts are read off a search tree (method.md section 2)."""
+
+    plies: int = Field(default=5, ge=1, description="T: length of the chosen rollout.")
+    value_gap: float = Field(
+        default=0.20, ge=0, description="A subpar child's value is at least this much below the best's."
+    )
+    visit_gap: float = Field(
+        default=0.10, ge=0, le=1, description="... or it has at least this fraction fewer visits."
+    )
+    branch_depths: list[int] | None = Field(
+        default=None, description="Depths j at which subpar rollouts branch (default: every depth < T)."
+    )
+    max_subpar_per_depth: int = Field(default=2, ge=1, description="Subpar branches kept per depth.")
+
+
+class CollectStage(_Strict):
+    """Self-play, disagreement positions, rollouts, activations, pool and reference positions."""
+
+    games: int = Field(default=16, ge=1, description="Self-play games of the final agent.")
+    max_moves: int = Field(default=200, ge=1, description="Moves after which a game stops.")
+    weaker_checkpoint: int = Field(
+        default=-2,
+        description="Index into the checkpoint series of the weaker agent that must disagree "
+        "(negative counts from the end; -1 is the final agent).",
+    )
+    max_positions: int = Field(default=64, ge=1, description="Disagreement positions kept at most.")
+    layers: list[str] = Field(
+        default_factory=list, description="Layers whose activations are recorded (default: the agent's last torso layer)."
+    )
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    pool_size: int = Field(default=512, ge=1, description="Self-play positions in the prototype pool.")
+    reference_source: str | None = Field(
+        default=None, description="Reference games for the novelty filter, read by the domain (e.g. a PGN path)."
+    )
+    reference_player: str = Field(
+        default="checkpoint:0",
+        description="Used when no reference_source: 'checkpoint:I' (games of checkpoint I) or 'random'.",
+    )
+    reference_size: int = Field(default=512, ge=1, description="Reference positions (and as many agent positions).")
+
+
+class MineStage(_Strict):
+    """Building mining problems from rollouts and running the miner on each."""
+
+    signs: list[Literal[1, -1]] = Field(
+        default_factory=lambda: [1], description="+1 active concepts, -1 prophylactic ones."
+    )
+    steps: Literal["all", "even", "odd"] = Field(
+        default="all", description="Rollout steps used: all, or every other one (one player's moves)."
+    )
+    held_out_fraction: float = Field(
+        default=0.2, ge=0, lt=1, description="Fraction of pairs kept out of mining to measure generalisation."
+    )
+    max_candidates: int | None = Field(default=None, ge=1, description="Stop after this many candidates.")
+
+
+class TeachStage(_Strict):
+    """Running the teachability filter on every mined concept."""
+
+    max_concepts: int | None = Field(default=None, ge=1, description="Assess at most this many concepts.")
+
+
+class NoveltyStage(_Strict):
+    """Running the novelty filter on the teachable concepts."""
+
+    only_teachable: bool = Field(default=True, description="Assess only concepts that passed teachability.")
+
+
+class AmplifyStage(_Strict):
+    """The causal check of method.md section 5."""
+
+    alphas: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+    beta: float = Field(default=0.01, description="b in z' = (1 - a) z + a b (|z| / |v|) v.")
+    positions: int = Field(default=16, ge=1, description="Concept positions evaluated per concept.")
+
+
+class ExportStage(_Strict):
+    """Concept cards and puzzle sets."""
+
+    puzzles_per_phase: int = Field(default=4, ge=1, description="Puzzles per concept in phases 1 and 3.")
+    include_failed: bool = Field(
+        default=False, description="Also export concepts that failed a filter (for a control arm)."
+    )
+
+
+class Stages(_Strict):
+    """Per-stage settings; every section is optional."""
+
+    train: TrainStage = Field(default_factory=TrainStage)
+    collect: CollectStage = Field(default_factory=CollectStage)
+    mine: MineStage = Field(default_factory=MineStage)
+    teach: TeachStage = Field(default_factory=TeachStage)
+    novelty: NoveltyStage = Field(default_factory=NoveltyStage)
+    amplify: AmplifyStage = Field(default_factory=AmplifyStage)
+    export: ExportStage = Field(default_factory=ExportStage)
+
+
+class RunSpec(_Strict):
+    """A whole run: which components, with what params, and each stage's budget."""
+
+    name: str = Field(description="Run name; the default run directory is runs/<name>.")
+    description: str = Field(default="", description="Free text for the report.")
+    seed: int = Field(default=0, ge=0, description="All randomness in the run flows from this.")
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    domain: ComponentRef
+    agent: ComponentRef
+    search: ComponentRef = Field(default_factory=lambda: ComponentRef(name="puct"))
+    miner: ComponentRef = Field(default_factory=lambda: ComponentRef(name="convex"))
+    teachability: ComponentRef = Field(default_factory=lambda: ComponentRef(name="kl-student"))
+    novelty: ComponentRef = Field(default_factory=lambda: ComponentRef(name="spectral"))
+    stages: Stages = Field(default_factory=Stages)
+
+
+COMPONENT_FIELDS: Mapping[str, str] = {
+    "domain": "domain",
+    "agent": "agent",
+    "search": "search",
+    "miner": "concept_miner",
+    "teachability": "teachability_filter",
+    "novelty": "novelty_filter",
+}
+"""RunSpec field -> component kind."""
+
+
+def _format_error(source: str, exc: pydantic.ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        parent = RunSpec
+        for part in err["loc"][:-1]:
+            field = parent.model_fields.get(str(part)) if isinstance(parent, type) else None
+            parent = field.annotation if field is not None else None  # type: ignore[assignment]
+        known = parent.model_fields if isinstance(parent, type) and issubclass(parent, pydantic.BaseModel) else {}
+        hint = did_you_mean(str(err["loc"][-1]), known)
+        return f"{source}: unknown field {loc!r}{hint}"
+    if err["type"] == "missing":
+        return f"{source}: missing field {loc!r}"
+    return f"{source}: field {loc!r}: {err['msg']} (got {err.get('input')!r})"
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides (values in TOML syntax, else strings) to raw spec data."""
+    data = json.loads(json.dumps(data))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. search.params.simulations=64")
+        parts = key.strip().split(".")
+        node = data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise SpecError(f"--set {item!r}: {part!r} is not a table")
+            node = child
+        node[parts[-1]] = _parse_value(raw.strip())
+    return data
+
+
+def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> RunSpec:
+    """Read and structurally validate a TOML spec (step one of two)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {str(path)!r}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: TOML syntax error: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text: {exc}") from None
+    return spec_from_dict(apply_overrides(data, overrides), source=str(path))
+
+
+def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>") -> RunSpec:
+    """Structurally validate already-parsed spec data."""
+    try:
+        return RunSpec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise SpecError(_format_error(source, exc)) from None
+
+
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """A spec whose components exist and whose params validated (step two of two)."""
+
+    spec: RunSpec
+    classes: Mapping[str, type]
+    """RunSpec field (``"domain"``, ``"miner"``, ...) -> the registered class."""
+    params: Mapping[str, StrictParams]
+    """RunSpec field -> the component's validated params."""
+
+
+def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> ResolvedSpec:
+    """Look every component up and validate its params; errors name the spec field."""
+    if spec.executor.name not in EXECUTORS:
+        raise SpecError(
+            f"{source}: unknown executor {spec.executor.name!r}"
+            f"{did_you_mean(spec.executor.name, EXECUTORS)}; choose one of {', '.join(EXECUTORS)}"
+        )
+    classes: dict[str, type] = {}
+    params: dict[str, StrictParams] = {}
+    for field, kind in COMPONENT_FIELDS.items():
+        ref: ComponentRef = getattr(spec, field)
+        try:
+            cls = registry.get(kind, ref.name)
+            params[field] = build_params(cls, ref.params)
+        except ComponentError as exc:
+            raise type(exc)(f"{source}: [{field}] {exc}") from None
+        classes[field] = cls
+    return ResolvedSpec(spec, classes, params)
+
+
+def spec_hash(spec: RunSpec) -> str:
+    """SHA-256 of the spec's canonical JSON: two specs that mean the same hash the same."""
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

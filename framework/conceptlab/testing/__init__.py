@@ -1,0 +1,1 @@
+"""What plugin authors test with: the contract kit and a tiny game."""
