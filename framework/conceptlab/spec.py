@@ -22,6 +22,7 @@ from pydantic import Field
 
 from conceptlab.errors import ComponentError, SpecError, did_you_mean
 from conceptlab.interfaces import StrictParams, build_params
+from conceptlab.interfaces.search import RolloutParams
 
 __all__ = [
     "EXECUTORS",
@@ -84,22 +85,6 @@ class TrainStage(_Strict):
     learning_rate: float = Field(default=1e-3, gt=0, description="Adam learning rate.")
 
 
-class RolloutSpec(_Strict):
-    """How rollouts are read off a search tree (method.md section 2)."""
-
-    plies: int = Field(default=5, ge=1, description="T: length of the chosen rollout.")
-    value_gap: float = Field(
-        default=0.20, ge=0, description="A subpar child's value is at least this much below the best's."
-    )
-    visit_gap: float = Field(
-        default=0.10, ge=0, le=1, description="... or it has at least this fraction fewer visits."
-    )
-    branch_depths: list[int] | None = Field(
-        default=None, description="Depths j at which subpar rollouts branch (default: every depth < T)."
-    )
-    max_subpar_per_depth: int = Field(default=2, ge=1, description="Subpar branches kept per depth.")
-
-
 class CollectStage(_Strict):
     """Self-play, disagreement positions, rollouts, activations, pool and reference positions."""
 
@@ -114,7 +99,7 @@ class CollectStage(_Strict):
     layers: list[str] = Field(
         default_factory=list, description="Layers whose activations are recorded (default: the agent's last torso layer)."
     )
-    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    rollout: RolloutParams = Field(default_factory=RolloutParams)
     pool_size: int = Field(default=512, ge=1, description="Self-play positions in the prototype pool.")
     reference_source: str | None = Field(
         default=None, description="Reference games for the novelty filter, read by the domain (e.g. a PGN path)."

@@ -10,7 +10,7 @@ from conceptlab.interfaces.filters import (
     TeachabilityFilter,
 )
 from conceptlab.interfaces.miner import ConceptMiner
-from conceptlab.interfaces.search import Search
+from conceptlab.interfaces.search import RolloutParams, Search
 
 __all__ = [
     "Agent",
@@ -20,6 +20,7 @@ __all__ = [
     "NoParams",
     "NoveltyContext",
     "NoveltyFilter",
+    "RolloutParams",
     "Search",
     "StrictParams",
     "TeachabilityContext",

@@ -7,12 +7,36 @@ from typing import Any, ClassVar, Generic
 
 import numpy as np
 
+from pydantic import Field
+
 from conceptlab.interfaces.agent import Agent
 from conceptlab.interfaces.component import Component, StrictParams
 from conceptlab.interfaces.domain import Domain, S
 from conceptlab.values import Action, RolloutSet, SearchResult
 
-__all__ = ["Search"]
+__all__ = ["RolloutParams", "Search"]
+
+
+class RolloutParams(StrictParams):
+    """How the chosen and subpar rollouts are read off a search tree (method.md section 2)."""
+
+    plies: int = Field(default=5, ge=1, description="T: length of the chosen rollout in plies.")
+    value_gap: float = Field(
+        default=0.20, ge=0,
+        description="A child is subpar when its value is at least this much below the best child's...",
+    )
+    visit_gap: float = Field(
+        default=0.10, ge=0, le=1,
+        description="...or when it has at least this fraction fewer visits than the best child.",
+    )
+    branch_depths: list[int] | None = Field(
+        default=None, description="Depths j where subpar rollouts branch off (default: every j < T)."
+    )
+    max_subpar_per_depth: int = Field(default=2, ge=1, description="Subpar rollouts kept per depth.")
+    extend_with_policy: bool = Field(
+        default=True,
+        description="Continue a line past the tree's frontier with the agent's most likely move.",
+    )
 
 
 class Search(Component, Generic[S]):
@@ -55,5 +79,11 @@ class Search(Component, Generic[S]):
         return None
 
     @abstractmethod
-    def rollouts(self, result: SearchResult[S]) -> RolloutSet[S]:
-        """The chosen rollout and the subpar rollouts of ``result`` (method.md section 2)."""
+    def rollouts(
+        self, result: SearchResult[S], params: RolloutParams, agent: Agent[S] | None = None
+    ) -> RolloutSet[S]:
+        """The chosen rollout and the subpar rollouts of ``result`` (method.md section 2).
+
+        ``agent`` is needed only when ``params.extend_with_policy`` continues lines
+        past the tree's frontier.
+        """
