@@ -90,6 +90,13 @@ class CollectStage(_Strict):
 
     games: int = Field(default=16, ge=1, description="Self-play games of the final agent.")
     max_moves: int = Field(default=200, ge=1, description="Moves after which a game stops.")
+    temperature_moves: int = Field(
+        default=8, ge=0, description="Opening moves sampled in proportion to visits, for diverse games."
+    )
+    positions_examined: int = Field(
+        default=256, ge=1,
+        description="Self-play positions searched by both agents to find where they disagree.",
+    )
     weaker_checkpoint: int = Field(
         default=-2,
         description="Index into the checkpoint series of the weaker agent that must disagree "
@@ -283,7 +290,8 @@ def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> Resolv
             cls = registry.get(kind, ref.name)
             params[field] = build_params(cls, ref.params)
         except ComponentError as exc:
-            raise type(exc)(f"{source}: [{field}] {exc}") from None
+            exc.args = (f"{source}: [{field}] {exc}",)
+            raise exc from None
         classes[field] = cls
     return ResolvedSpec(spec, classes, params)
 

@@ -156,11 +156,11 @@ class TorchAgent(TrainableAgent[S]):
                     if v_all is not None:
                         value_loss = torch.mean((value.reshape(-1) - v_all[idx]) ** 2)
                         loss = loss + value_loss
-                        totals["value_loss"] += float(value_loss) * len(idx)
+                        totals["value_loss"] += value_loss.item() * len(idx)
                     optimiser.zero_grad()
                     loss.backward()
                     optimiser.step()
-                    totals["policy_loss"] += float(policy_loss) * len(idx)
+                    totals["policy_loss"] += policy_loss.item() * len(idx)
                 losses = {k: v / n for k, v in totals.items() if k == "policy_loss" or v_all is not None}
         finally:
             self.network.eval()

@@ -1,0 +1,35 @@
+# conceptlab: `make demo` runs the chess reference on its quick spec; `make test` runs the tests.
+# Both create .venv on first use and install the core and the plugins into it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+RUN    ?= runs/chess-quick
+PYTEST_ARGS ?=
+
+.PHONY: demo test install clean
+
+install: $(STAMP)
+
+# torch is installed first and pinned: any looser requirement pulls several GB of CUDA packages.
+$(STAMP): pyproject.toml plugins/chess/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[torch,dev]' -e plugins/chess
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/conceptlab run specs/chess-quick.toml --out $(RUN) --resume
+	$(BIN)/conceptlab report $(RUN)
+	@echo
+	@echo "Report:      $(RUN)/report.html"
+	@echo "Puzzle sets: $(RUN)/export/puzzles"
+	@echo "Study:       $(BIN)/conceptlab study serve --puzzles $(RUN)/export/puzzles --db study.sqlite"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

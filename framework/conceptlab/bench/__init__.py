@@ -1,0 +1,1 @@
+"""Benchmarks of conceptlab's components."""

@@ -1,0 +1,182 @@
+"""The ``conceptlab`` command.
+
+A user error prints one line, ``conceptlab: error: ...``, and exits with status 2;
+there is no traceback unless ``CONCEPTLAB_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from conceptlab import __version__
+from conceptlab.errors import ConceptlabError
+from conceptlab.plugins import Registry, get_registry
+
+__all__ = ["main"]
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--disable", action="append", default=[], metavar="PLUGIN",
+        help="do not load this plugin (repeatable; also CONCEPTLAB_DISABLE_PLUGINS=a,b)",
+    )
+    parser.add_argument(
+        "--no-autoload", action="store_true",
+        help="load no entry-point plugins, only built-ins (also CONCEPTLAB_DISABLE_PLUGIN_AUTOLOAD=1)",
+    )
+    parser.add_argument(
+        "--trace-hooks", action="store_true",
+        help="write every hook call to stderr (also CONCEPTLAB_TRACE_HOOKS=1)",
+    )
+
+
+def _export_switches(args: argparse.Namespace) -> None:
+    # Worker processes build their own registry: pass the switches on through the environment.
+    if args.disable:
+        current = [p for p in os.environ.get("CONCEPTLAB_DISABLE_PLUGINS", "").split(",") if p]
+        os.environ["CONCEPTLAB_DISABLE_PLUGINS"] = ",".join(current + args.disable)
+    if args.no_autoload:
+        os.environ["CONCEPTLAB_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if args.trace_hooks:
+        os.environ["CONCEPTLAB_TRACE_HOOKS"] = "1"
+
+
+def build_parser(registry: Registry) -> argparse.ArgumentParser:
+    """The full parser: core commands plus those plugins add through ``add_cli_commands``."""
+    parser = argparse.ArgumentParser(
+        prog="conceptlab",
+        description="Find what a self-play agent knows that people don't, and teach it.",
+    )
+    parser.add_argument("--version", action="version", version=f"conceptlab {__version__}")
+    _global_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("plugins", help="list plugins with their hooks and components")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_plugins)
+
+    spec = commands.add_parser("spec", help="validate specs and show their schema")
+    spec_cmds = spec.add_subparsers(dest="spec_command", metavar="SUBCOMMAND", required=True)
+    p = spec_cmds.add_parser("validate", help="validate a spec file (structure, then each component's params)")
+    p.add_argument("file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
+    p.set_defaults(func=_cmd_spec_validate)
+    p = spec_cmds.add_parser("schema", help="print the JSON schema of run specs")
+    p.add_argument("--markdown", action="store_true", help="the spec reference page (docs/specs.md)")
+    p.set_defaults(func=_cmd_spec_schema)
+
+    p = commands.add_parser("run", help="run a spec's pipeline into a run directory")
+    p.add_argument("spec")
+    p.add_argument("--out", help="run directory (default: runs/<spec name>)")
+    p.add_argument("--stages", help="comma-separated stages to run (default: all)")
+    p.add_argument("--resume", action="store_true", help="continue the run already in the run directory")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_run)
+
+    p = commands.add_parser("report", help="write the HTML report of a run directory")
+    p.add_argument("run_dir")
+    p.add_argument("--out", help="report file (default: RUN_DIR/report.html)")
+    p.set_defaults(func=_cmd_report)
+
+    bench = commands.add_parser("bench", help="benchmarks that print measured ratios")
+    bench_cmds = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    from conceptlab.bench.commands import add_bench_commands
+
+    add_bench_commands(bench_cmds)
+
+    registry.hook.add_cli_commands(commands=commands)
+    return parser
+
+
+def _cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
+    infos = registry.plugins()
+    if args.json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return 0
+    for info in infos:
+        print(f"{info.name}  ({info.distribution} {info.version})")
+        print(f"  hooks: {', '.join(info.hooks) or '-'}")
+        for kind, name in info.components:
+            cls = registry.get(kind, name)
+            print(f"  {kind.replace('_', ' ')}: {name} - {cls.describe()}")
+    return 0
+
+
+def _cmd_spec_validate(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.spec import load_spec, resolve_spec
+
+    spec = load_spec(args.file, args.set)
+    resolve_spec(spec, registry, source=args.file)
+    print(f"{args.file}: valid spec {spec.name!r}")
+    return 0
+
+
+def _cmd_spec_schema(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.docs import spec_reference
+    from conceptlab.spec import RunSpec
+
+    if args.markdown:
+        sys.stdout.write(spec_reference(registry))
+    else:
+        print(json.dumps(RunSpec.model_json_schema(), indent=2))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.pipeline import run_pipeline
+    from conceptlab.spec import load_spec
+
+    spec = load_spec(args.spec, args.set)
+    out = Path(args.out) if args.out else Path("runs") / spec.name
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None
+    manifest = run_pipeline(
+        spec, out, stages=stages, resume=args.resume, registry=registry, progress=not args.quiet,
+        source=args.spec,
+    )
+    done = [s for s, rec in manifest["stages"].items() if rec.get("status") == "finished"]
+    print(f"run {spec.name!r} in {out}: finished stages {', '.join(done) or 'none'}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.report import write_report
+
+    path = write_report(Path(args.run_dir), Path(args.out) if args.out else None, registry)
+    print(f"report: {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``conceptlab`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    _global_options(pre)
+    early, _ = pre.parse_known_args(argv)
+    try:
+        _export_switches(early)
+        registry = get_registry(
+            autoload=False if early.no_autoload else None,
+            disable=early.disable,
+            trace=True if early.trace_hooks else None,
+        )
+        parser = build_parser(registry)
+        args = parser.parse_args(argv)
+        return int(args.func(args, registry) or 0)
+    except ConceptlabError as exc:
+        if os.environ.get("CONCEPTLAB_DEBUG") == "1":
+            raise
+        print(f"conceptlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("conceptlab: interrupted; run again with --resume to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""PUCT Monte-Carlo tree search with batched leaf evaluation (the built-in search ``puct``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from conceptlab.errors import ComponentError, InvalidStateError
+from conceptlab.interfaces import Agent, Domain, RolloutParams, Search, StrictParams
+from conceptlab.interfaces.domain import S
+from conceptlab.values import Action, Player, RolloutSet, SearchResult
+
+__all__ = ["Node", "PUCTParams", "PUCTSearch", "choose_index", "most_visited", "principal_variation"]
+
+
+class PUCTParams(StrictParams):
+    """Params of :class:`PUCTSearch`."""
+
+    simulations: int = Field(
+        default=100, ge=1,
+        description="Simulation budget per search: the root's visit counts sum to this "
+        "(including visits kept from a reused tree).",
+    )
+    batch_size: int = Field(
+        default=8, ge=1,
+        description="Distinct leaves collected (under virtual loss) per Agent.evaluate call; "
+        "1 is plain sequential MCTS.",
+    )
+    c_init: float = Field(
+        default=1.25, gt=0, description="AlphaZero's c_init: the base weight of the prior term."
+    )
+    c_base: float = Field(
+        default=19652.0, gt=0,
+        description="AlphaZero's c_base: the exploration weight grows by log((1 + N + c_base) / c_base).",
+    )
+    dirichlet_alpha: float = Field(
+        default=0.3, gt=0, description="Concentration of the Dirichlet noise added to root priors."
+    )
+    dirichlet_fraction: float = Field(
+        default=0.25, ge=0, le=1,
+        description="Weight of the noise in the root priors (only when run(add_noise=True)).",
+    )
+    virtual_loss: float = Field(
+        default=1.0, ge=0,
+        description="Value subtracted per pending visit while a batch is collected, so that "
+        "later descents in the same batch spread over other leaves.",
+    )
+    fpu_value: float = Field(
+        default=0.0, ge=-1, le=1,
+        description="First-play urgency: the Q value assumed for an unvisited child, "
+        "from the mover's perspective.",
+    )
+    max_collisions: int | None = Field(
+        default=None, ge=0,
+        description="Descents that may reach an already-pending leaf before a batch is sent "
+        "short (default: batch_size).",
+    )
+
+
+class Node:
+    """One state of the search tree, with the statistics of the edges leaving it.
+
+    Edge statistics live in the parent as arrays (one entry per legal action)
+    so that selection is a few vector operations.
+    """
+
+    __slots__ = (
+        "state", "terminal", "player", "returns", "actions", "priors",
+        "visits", "value_sums", "pending_visits", "children", "value", "pending",
+    )
+
+    def __init__(self, domain: Domain[Any], state: Any) -> None:
+        self.state = state
+        self.terminal: bool = bool(domain.is_terminal(state))
+        self.player: Player = -1 if self.terminal else int(domain.current_player(state))
+        self.returns: tuple[float, float] | None = None
+        """Each player's final score, for a terminal state."""
+        if self.terminal:
+            first, second = domain.returns(state)
+            self.returns = (float(first), float(second))
+        self.actions: np.ndarray | None = None
+        """Legal actions, once the node is expanded."""
+        self.priors: np.ndarray = np.zeros(0)
+        self.visits: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.value_sums: np.ndarray = np.zeros(0)
+        """Sum of backed-up values of each edge, for this node's player."""
+        self.pending_visits: np.ndarray = np.zeros(0, dtype=np.int64)
+        """Virtual visits of each edge by descents waiting for an evaluation."""
+        self.children: list[Node | None] = []
+        self.value: float = 0.0
+        """The agent's value of this node for its player, once expanded."""
+        self.pending: bool = False
+        """Whether the node waits in the batch being collected."""
+
+    @property
+    def expanded(self) -> bool:
+        """Whether the agent has evaluated this node."""
+        return self.actions is not None
+
+    def expand(self, actions: Sequence[Action], policy: np.ndarray, value: float) -> None:
+        """Attach priors over ``actions`` (renormalised; uniform when the policy is all zero)."""
+        self.actions = np.asarray(actions, dtype=np.int64)
+        priors = np.asarray(policy, dtype=np.float64)[self.actions]
+        total = priors.sum()
+        n = len(self.actions)
+        self.priors = priors / total if total > 0 else np.full(n, 1.0 / max(n, 1))
+        self.visits = np.zeros(n, dtype=np.int64)
+        self.value_sums = np.zeros(n)
+        self.pending_visits = np.zeros(n, dtype=np.int64)
+        self.children = [None] * n
+        self.value = float(value)
+
+    def q_values(self) -> np.ndarray:
+        """Mean value of each edge for this node's player (``nan`` if unvisited)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.visits > 0, self.value_sums / np.maximum(self.visits, 1), np.nan)
+
+
+Path = list[tuple[Node, int]]
+
+
+class PUCTSearch(Search[S]):
+    """PUCT Monte-Carlo tree search guided by an agent's priors and values.
+
+    Implements the search of Silver et al., "A general reinforcement learning
+    algorithm that masters chess, shogi, and Go through self-play" (Science,
+    2018): selection by ``Q + c(N) * P * sqrt(N) / (1 + n)`` with
+    ``c(N) = c_init + log((1 + N + c_base) / c_base)``, Dirichlet noise on the
+    root priors in self-play, and moves chosen by visit count with a temperature.
+
+    Departures, all documented as params or here:
+
+    * Leaves are evaluated in batches of up to ``batch_size`` distinct states,
+      kept apart by virtual loss. A descent that reaches a leaf already waiting
+      in the batch keeps its virtual loss until the batch is evaluated (to steer
+      later descents elsewhere) but is not counted as a simulation, so the root's
+      visit counts always sum to the budget exactly.
+    * The exploration term uses ``sqrt(1 + N)`` instead of ``sqrt(N)`` so that
+      the priors order the very first visits, and unvisited children take the
+      ``fpu_value`` param as their Q (AlphaZero's pseudocode used a loss).
+    * Values are backed up per player: a node's value is negated for the other
+      player, whoever moves next (players need not alternate).
+    * A reused tree keeps its visits: a search from it runs only the simulations
+      missing from the budget.
+    """
+
+    name: ClassVar[str] = "puct"
+    Params: ClassVar[type[StrictParams]] = PUCTParams
+    params: PUCTParams
+
+    # -- the search ----------------------------------------------------------------------------
+    def run(
+        self,
+        state: S,
+        agent: Agent[S],
+        rng: np.random.Generator,
+        *,
+        tree: Any = None,
+        add_noise: bool = False,
+        temperature: float = 0.0,
+    ) -> SearchResult[S]:
+        if temperature < 0 or not math.isfinite(temperature):
+            raise ComponentError(f"search 'puct': temperature must be >= 0 (got {temperature!r})")
+        root = self._root(state, agent, tree)
+        p = self.params
+        priors = root.priors
+        if add_noise and p.dirichlet_fraction > 0 and len(priors) > 1:
+            noise = rng.dirichlet(np.full(len(priors), p.dirichlet_alpha))
+            priors = (1 - p.dirichlet_fraction) * priors + p.dirichlet_fraction * noise
+        budget = max(p.simulations - int(root.visits.sum()), 0)
+        done = 0
+        while done < budget:
+            done += self._simulate_batch(root, priors, agent, min(p.batch_size, budget - done))
+        return self._result(root, priors, done, temperature, rng)
+
+    def advance(self, result: SearchResult[S], action: Action) -> Any:
+        """The searched child of ``result.tree`` under ``action`` (``None`` if never expanded)."""
+        root = result.tree
+        if not isinstance(root, Node) or root.actions is None:
+            return None
+        where = np.flatnonzero(root.actions == action)
+        if len(where) == 0:
+            return None
+        child = root.children[int(where[0])]
+        return child if child is not None and child.expanded else None
+
+    def _root(self, state: S, agent: Agent[S], tree: Any) -> Node:
+        if tree is not None:
+            if not isinstance(tree, Node):
+                raise ComponentError(
+                    f"search 'puct': tree must be a Node from PUCTSearch.advance (got {type(tree).__name__})"
+                )
+            if tree.state != state:
+                raise ComponentError(
+                    f"search 'puct': the reused tree is for {self.domain.to_text(tree.state)!r}, "
+                    f"not {self.domain.to_text(state)!r}"
+                )
+            root = tree
+        else:
+            root = Node(self.domain, state)
+        if root.terminal:
+            raise InvalidStateError(
+                f"cannot search from the terminal state {self.domain.to_text(state)!r}"
+            )
+        if not root.expanded:
+            evaluation = agent.evaluate([state])
+            self._expand(root, evaluation.policy[0], float(evaluation.value[0]))
+        return root
+
+    def _simulate_batch(self, root: Node, root_priors: np.ndarray, agent: Agent[S], target: int) -> int:
+        """Collect up to ``target`` leaves, evaluate them at once, back up; return simulations run."""
+        limit = self.params.max_collisions
+        limit = self.params.batch_size if limit is None else limit
+        pending: list[tuple[Node, Path]] = []
+        collisions: list[Path] = []
+        done = 0
+        while len(pending) + done < target and len(collisions) <= limit:
+            leaf, path = self._descend(root, root_priors)
+            if leaf.returns is not None:
+                self._backup(path, leaf.returns, virtual=False)
+                done += 1
+                continue
+            if leaf.pending:
+                collisions.append(path)
+            else:
+                leaf.pending = True
+                pending.append((leaf, path))
+            self._add_virtual(path, +1)
+        for path in collisions:
+            self._add_virtual(path, -1)
+        if pending:
+            states = [leaf.state for leaf, _ in pending]
+            evaluation = agent.evaluate(states)
+            for k, (leaf, path) in enumerate(pending):
+                leaf.pending = False
+                value = float(evaluation.value[k])
+                self._expand(leaf, evaluation.policy[k], value)
+                values = (value, -value) if leaf.player == 0 else (-value, value)
+                self._backup(path, values, virtual=True)
+        return done + len(pending)
+
+    def _expand(self, node: Node, policy: np.ndarray, value: float) -> None:
+        actions = self.domain.legal_actions(node.state)
+        if len(actions) == 0:
+            raise ComponentError(
+                f"domain {self.domain.name!r}: the non-terminal state "
+                f"{self.domain.to_text(node.state)!r} has no legal actions"
+            )
+        node.expand(actions, policy, value)
+
+    def _descend(self, root: Node, root_priors: np.ndarray) -> tuple[Node, Path]:
+        """Select edges from ``root`` down to an unexpanded or terminal node."""
+        path: Path = []
+        node = root
+        priors = root_priors
+        while node.expanded and not node.terminal:
+            i = self._select(node, priors)
+            path.append((node, i))
+            child = node.children[i]
+            if child is None:
+                child = Node(self.domain, self.domain.apply(node.state, int(node.actions[i])))  # type: ignore[index]
+                node.children[i] = child
+            node = child
+            priors = node.priors
+        return node, path
+
+    def _select(self, node: Node, priors: np.ndarray) -> int:
+        """The edge maximising the PUCT score, counting pending visits as losses."""
+        p = self.params
+        n = node.visits + node.pending_visits
+        w = node.value_sums - p.virtual_loss * node.pending_visits
+        total = float(n.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = np.where(n > 0, w / np.maximum(n, 1), p.fpu_value)
+        c = p.c_init + math.log((1.0 + total + p.c_base) / p.c_base)
+        score = q + c * priors * math.sqrt(1.0 + total) / (1.0 + n)
+        return int(np.argmax(score))
+
+    @staticmethod
+    def _add_virtual(path: Path, sign: int) -> None:
+        for node, i in path:
+            node.pending_visits[i] += sign
+
+    @staticmethod
+    def _backup(path: Path, values: tuple[float, float], *, virtual: bool) -> None:
+        """Add one visit along ``path``; ``values[p]`` is the leaf's value for player ``p``."""
+        for node, i in path:
+            node.visits[i] += 1
+            node.value_sums[i] += values[node.player]
+            if virtual:
+                node.pending_visits[i] -= 1
+
+    # -- the result ------------------------------------------------------------------------------
+    def _result(
+        self, root: Node, priors: np.ndarray, done: int, temperature: float, rng: np.random.Generator
+    ) -> SearchResult[S]:
+        visits = root.visits.copy()
+        total = int(visits.sum())
+        index = choose_index(visits, priors, temperature, rng)
+        chosen = int(root.actions[index])  # type: ignore[index]
+        root_value = (root.value + float(root.value_sums.sum())) / (1 + total)
+        return SearchResult(
+            state=root.state,
+            actions=tuple(int(a) for a in root.actions),
+            visit_counts=visits,
+            q_values=root.q_values(),
+            priors=np.asarray(priors, dtype=np.float64).copy(),
+            chosen_action=chosen,
+            principal_variation=principal_variation(root),
+            root_value=root_value,
+            simulations=done,
+            tree=root,
+        )
+
+    # -- rollouts ------------------------------------------------------------------------------
+    def rollouts(
+        self, result: SearchResult[S], params: RolloutParams, agent: Agent[S] | None = None
+    ) -> RolloutSet[S]:
+        """The chosen and subpar rollouts read off ``result.tree`` (see :mod:`conceptlab.search.rollouts`).
+
+        Read them before the tree is reused: a later search from a subtree adds visits to it.
+        """
+        from conceptlab.search.rollouts import extract_rollouts
+
+        if not isinstance(result.tree, Node):
+            raise ComponentError("search 'puct': result has no PUCT tree to read rollouts from")
+        return extract_rollouts(self.domain, result.tree, params, agent)
+
+
+def choose_index(
+    visits: np.ndarray, priors: np.ndarray, temperature: float, rng: np.random.Generator
+) -> int:
+    """Index of the move to play: most visits (ties: higher prior, then lower index) at
+    temperature 0, else sampled in proportion to ``visits ** (1 / temperature)``."""
+    if temperature == 0 or visits.sum() == 0:
+        order = np.lexsort((-priors, -visits))
+        return int(order[0])
+    logits = np.log(np.maximum(visits, 1e-30).astype(np.float64)) / temperature
+    weights = np.exp(logits - logits.max())
+    weights[visits == 0] = 0.0
+    return int(rng.choice(len(visits), p=weights / weights.sum()))
+
+
+def most_visited(node: Node) -> int:
+    """Index of ``node``'s most-visited edge (ties: higher prior, then lower index)."""
+    return int(np.lexsort((-node.priors, -node.visits))[0])
+
+
+def principal_variation(root: Node) -> tuple[Action, ...]:
+    """The line of most-visited children from ``root`` while they have visits."""
+    line: list[Action] = []
+    node: Node | None = root
+    while node is not None and node.expanded and len(node.visits) and node.visits.max() > 0:
+        i = most_visited(node)
+        line.append(int(node.actions[i]))  # type: ignore[index]
+        node = node.children[i]
+    return tuple(line)

@@ -1,0 +1,215 @@
+"""The collect stage: the positions and activations that mining and the filters read.
+
+Following Schut et al. (2023), section "novel by construction" (method.md section 1):
+
+1. self-play games of the final agent from diverse opening states;
+2. positions of those games where the final agent and a weaker checkpoint,
+   both searching, choose different actions; at each, the final agent's chosen
+   and subpar rollouts;
+3. activations of the recorded layers for every state on those rollouts;
+4. a pool of self-play positions (prototypes for the teachability filter, and the
+   agent's side of the novelty filter) with their activations;
+5. reference positions (human games read by the domain, or games of a named
+   reference player) with the final agent's activations.
+
+Artifacts: ``games/``, ``disagreements/``, ``rollouts.json``, ``rollout_acts/``,
+``pool.json``, ``pool_acts/``, ``reference.json``, ``reference_acts/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from conceptlab.errors import SpecError
+from conceptlab.pipeline import StageContext, components_for
+from conceptlab.stages.common import activations_for, checkpoint_series, chunks, record_layers
+from conceptlab.training.selfplay import play_game
+
+__all__ = ["run_collect"]
+
+POSITIONS_PER_UNIT = 4
+
+
+def _game_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
+    comps = components_for(payload["spec"])
+    agent = comps.agent(payload["checkpoint"]) if payload["checkpoint"] else None
+    domain = comps.domain
+    rng = np.random.default_rng(payload["seed"])
+    start = domain.from_text(payload["start"])
+    if agent is None:  # the 'random' reference player
+        states, actions = [start], []
+        while not domain.is_terminal(states[-1]) and len(actions) < payload["max_moves"]:
+            legal = domain.legal_actions(states[-1])
+            actions.append(int(legal[rng.integers(len(legal))]))
+            states.append(domain.apply(states[-1], actions[-1]))
+    else:
+        record = play_game(
+            domain, agent, comps.search, start, rng,
+            max_moves=payload["max_moves"], temperature_moves=payload["temperature_moves"],
+        )
+        states, actions = list(record.states), list(record.actions)
+    return {"states": [domain.to_text(s) for s in states], "actions": [int(a) for a in actions]}
+
+
+def _rollout_json(domain: Any, line: Any) -> dict[str, Any]:
+    return {
+        "states": [domain.to_text(s) for s in line.states],
+        "actions": [int(a) for a in line.actions],
+        "branch_depth": int(line.branch_depth),
+        "value": None if np.isnan(line.value) else float(line.value),
+        "visits": int(line.visits),
+    }
+
+
+def _disagreement_unit(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    comps = components_for(payload["spec"])
+    domain, search = comps.domain, comps.search
+    final, weaker = comps.agent(payload["final"]), comps.agent(payload["weaker"])
+    rollout_params = comps.spec.stages.collect.rollout
+    out = []
+    for text, seed in zip(payload["states"], payload["seeds"], strict=True):
+        state = domain.from_text(text)
+        final_result = search.run(state, final, np.random.default_rng(seed))
+        weaker_result = search.run(state, weaker, np.random.default_rng(seed))
+        record: dict[str, Any] = {
+            "state": text,
+            "final_action": int(final_result.chosen_action),
+            "weaker_action": int(weaker_result.chosen_action),
+        }
+        if final_result.chosen_action != weaker_result.chosen_action:
+            rollouts = search.rollouts(final_result, rollout_params, final)
+            record["chosen"] = _rollout_json(domain, rollouts.chosen)
+            record["subpar"] = [_rollout_json(domain, line) for line in rollouts.subpar]
+        out.append(record)
+    return out
+
+
+def _positions(games: list[dict[str, Any]], comps: Any) -> list[str]:
+    """Distinct non-terminal positions of the games, in order of first appearance."""
+    seen: dict[str, None] = {}
+    domain = comps.domain
+    for game in games:
+        for text in game["states"]:
+            if text not in seen and not domain.is_terminal(domain.from_text(text)):
+                seen[text] = None
+    return list(seen)
+
+
+def _sample(items: list[str], count: int, rng: np.random.Generator) -> list[str]:
+    if len(items) <= count:
+        return list(items)
+    return [items[i] for i in sorted(rng.choice(len(items), size=count, replace=False))]
+
+
+def _play(
+    ctx: StageContext, group: str, checkpoint: str | None, count: int
+) -> list[dict[str, Any]]:
+    cfg = ctx.spec.stages.collect
+    domain = ctx.components.domain
+    starts = domain.opening_states(count, ctx.rng(group, "openings", count))
+    payloads = [
+        {
+            "spec": ctx.run.spec_data, "checkpoint": checkpoint,
+            "start": domain.to_text(start), "seed": ctx.seed(group, i),
+            "max_moves": cfg.max_moves, "temperature_moves": cfg.temperature_moves,
+        }
+        for i, start in enumerate(starts)
+    ]
+    return ctx.units(group, _game_unit, payloads, desc=f"{group} (self-play)")
+
+
+def _play_until(
+    ctx: StageContext, group: str, checkpoint: str | None, positions: int
+) -> list[str]:
+    """Distinct positions from rounds of games (8, 16, 32, ... at most 6 rounds) until enough."""
+    found: list[str] = []
+    for round_ in range(6):
+        games = _play(ctx, f"{group}-{round_}", checkpoint, 8 * 2**round_)
+        found = list(dict.fromkeys(found + _positions(games, ctx.components)))
+        if len(found) >= positions:
+            break
+    return found
+
+
+def _reference_positions(ctx: StageContext, series: list[Any]) -> tuple[list[str], str]:
+    cfg = ctx.spec.stages.collect
+    domain = ctx.components.domain
+    rng = ctx.rng("reference")
+    if cfg.reference_source:
+        texts: list[str] = []
+        for game in domain.reference_games(cfg.reference_source):
+            texts.extend(domain.to_text(s) for s in game if not domain.is_terminal(s))
+            if len(texts) >= 20 * cfg.reference_size:
+                break
+        if not texts:
+            raise SpecError(f"reference_source {cfg.reference_source!r} gave no positions")
+        return _sample(list(dict.fromkeys(texts)), cfg.reference_size, rng), f"games from {cfg.reference_source}"
+    player = cfg.reference_player
+    if player == "random":
+        checkpoint, name = None, "a uniformly random player"
+    elif player.startswith("checkpoint:"):
+        try:
+            info = series[int(player.split(":", 1)[1])]
+        except (ValueError, IndexError):
+            raise SpecError(
+                f"reference_player {player!r}: expected 'checkpoint:I' with 0 <= I < {len(series)}"
+            ) from None
+        checkpoint, name = info.path, f"self-play games of checkpoint step {info.step}"
+    else:
+        raise SpecError(f"reference_player {player!r}: expected 'random' or 'checkpoint:I'")
+    positions = _play_until(ctx, "reference_games", checkpoint, cfg.reference_size)
+    return _sample(positions, cfg.reference_size, rng), name
+
+
+def run_collect(ctx: StageContext) -> dict[str, Any]:
+    cfg = ctx.spec.stages.collect
+    series = checkpoint_series(ctx)
+    final = series[-1].path
+    try:
+        weaker = series[cfg.weaker_checkpoint].path
+    except IndexError:
+        raise SpecError(
+            f"stages.collect.weaker_checkpoint = {cfg.weaker_checkpoint}, but the series has "
+            f"{len(series)} checkpoints"
+        ) from None
+    layers = record_layers(ctx)
+
+    games = _play(ctx, "games", final, cfg.games)
+    positions = _positions(games, ctx.components)
+    examined = _sample(positions, cfg.positions_examined, ctx.rng("examined"))
+    seeds = [ctx.seed("search", i) for i in range(len(examined))]
+    payloads = [
+        {"spec": ctx.run.spec_data, "final": final, "weaker": weaker, "states": s, "seeds": k}
+        for s, k in zip(chunks(examined, POSITIONS_PER_UNIT), chunks(seeds, POSITIONS_PER_UNIT), strict=True)
+    ]
+    results = [r for unit in ctx.units("disagreements", _disagreement_unit, payloads) for r in unit]
+    disagreements = [r for r in results if "chosen" in r][: cfg.max_positions]
+    ctx.write_json("rollouts.json", disagreements)
+
+    rollout_states = [
+        text for r in disagreements for line in (r["chosen"], *r["subpar"]) for text in line["states"]
+    ]
+    activations_for(ctx, "rollout_acts", rollout_states, final, layers)
+
+    pool = _sample(positions, cfg.pool_size, ctx.rng("pool"))
+    ctx.write_json("pool.json", pool)
+    activations_for(ctx, "pool_acts", pool, final, layers)
+
+    reference, reference_name = _reference_positions(ctx, series)
+    ctx.write_json("reference.json", {"source": reference_name, "states": reference})
+    activations_for(ctx, "reference_acts", reference, final, layers)
+
+    return {
+        "games": len(games),
+        "positions": len(positions),
+        "positions_examined": len(examined),
+        "disagreements": sum(1 for r in results if "chosen" in r),
+        "rollout_positions": len(disagreements),
+        "pool": len(pool),
+        "reference": len(reference),
+        "reference_source": reference_name,
+        "layers": layers,
+    }

@@ -1,0 +1,103 @@
+"""What several stages share: the checkpoint series, layers, activations on disk.
+
+States cross process and stage boundaries in their text form
+(:meth:`Domain.to_text`); activations are stored as ``.npz`` chunks, one array per
+layer, and read back with :func:`load_activations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from conceptlab.errors import ComponentError
+from conceptlab.interfaces import Agent
+from conceptlab.pipeline import StageContext, components_for
+from conceptlab.rundir import read_json
+from conceptlab.values import CheckpointInfo
+
+__all__ = [
+    "activation_unit",
+    "checkpoint_series",
+    "chunks",
+    "default_layers",
+    "load_activations",
+    "record_layers",
+]
+
+ACTIVATION_CHUNK = 64
+"""States per activation unit."""
+
+
+def checkpoint_series(ctx: StageContext) -> list[CheckpointInfo]:
+    """The train stage's checkpoint series, oldest first (the last is the final agent)."""
+    path = ctx.run.path / "train" / "checkpoints.json"
+    if not path.exists():
+        raise ComponentError(f"{path} is missing: the train stage has not finished")
+    series = []
+    for record in read_json(path):
+        # checkpoints trained by this run are stored relative to the run directory
+        record["path"] = str(ctx.run.path / record["path"])
+        series.append(CheckpointInfo(**record))
+    return series
+
+
+def default_layers(agent: Agent[Any]) -> list[str]:
+    """The agent's last torso layer: the last named layer that is not a head."""
+    torso = [name for name in agent.layer_names if "head" not in name]
+    return [torso[-1] if torso else agent.layer_names[-1]]
+
+
+def record_layers(ctx: StageContext) -> list[str]:
+    """Layers whose activations this run records (the collect stage's choice)."""
+    layers = ctx.spec.stages.collect.layers
+    if layers:
+        return list(layers)
+    return default_layers(ctx.components.new_agent(0))
+
+
+def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
+    """``items`` cut into consecutive lists of at most ``size``."""
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def activation_unit(payload: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Activations of the listed layers for a chunk of states (text form), one forward pass.
+
+    Payload: ``spec`` (JSON data), ``checkpoint``, ``states`` (texts), ``layers``.
+    Returns layer -> ``(len(states), dim)`` float32, flattened per state.
+    """
+    comps = components_for(payload["spec"])
+    agent = comps.agent(payload["checkpoint"])
+    states = [comps.domain.from_text(text) for text in payload["states"]]
+    evaluation = agent.evaluate(states, payload["layers"])
+    return {
+        layer: np.ascontiguousarray(acts.reshape(len(states), -1), dtype=np.float32)
+        for layer, acts in evaluation.activations.items()
+    }
+
+
+def activations_for(
+    ctx: StageContext, group: str, states: Sequence[str], checkpoint: str, layers: Sequence[str]
+) -> Path:
+    """Record activations of ``states`` as units under ``<stage>/<group>``; return that folder."""
+    payloads = [
+        {"spec": ctx.run.spec_data, "checkpoint": checkpoint, "states": chunk, "layers": list(layers)}
+        for chunk in chunks(states, ACTIVATION_CHUNK)
+    ]
+    ctx.units(group, activation_unit, payloads, kind="npz", desc=f"{group} activations")
+    return ctx.dir / group
+
+
+def load_activations(folder: Path, layer: str) -> np.ndarray:
+    """All chunks of one layer in ``folder`` stacked in order, ``(n, dim)`` float32."""
+    parts = []
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path) as data:
+            parts.append(data[layer])
+    if not parts:
+        raise ComponentError(f"no activations of layer {layer!r} in {folder}")
+    return np.concatenate(parts, axis=0)

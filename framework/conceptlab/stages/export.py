@@ -1,0 +1,119 @@
+"""The export stage: concept cards and puzzle sets for the study (method.md section 6).
+
+For each concept that passed both filters (and, with ``include_failed``, every
+assessed concept, marked as a control), a card with the vector, its provenance,
+every filter number, its prototypes and the agent's chosen and rejected lines;
+and puzzle sets for phase 1 and phase 3 (distinct positions) with the solutions
+shown in phase 2: the final agent's searched move and line.
+
+Artifacts: ``cards/<concept>.json``, ``puzzles/<concept>/phase1.json``,
+``puzzles/<concept>/phase3.json``, ``puzzles/index.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from conceptlab.pipeline import StageContext, components_for
+from conceptlab.stages.amplify import surviving_ids
+from conceptlab.stages.common import checkpoint_series, load_activations
+from conceptlab.stages.mine import concept_from_record, load_candidates
+
+__all__ = ["run_export"]
+
+
+def _solve_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
+    comps = components_for(payload["spec"])
+    domain = comps.domain
+    state = domain.from_text(payload["state"])
+    result = comps.search.run(state, comps.agent(payload["checkpoint"]), np.random.default_rng(payload["seed"]))
+    line, current = [], state
+    for action in result.principal_variation:
+        line.append(domain.action_to_text(current, action))
+        current = domain.apply(current, action)
+    return {
+        "state": payload["state"],
+        "solution": domain.action_to_text(state, result.chosen_action),
+        "solution_action": int(result.chosen_action),
+        "line": line,
+        "value": float(result.root_value),
+    }
+
+
+def _lines_text(domain: Any, record: Mapping[str, Any]) -> dict[str, Any]:
+    def moves(line: Mapping[str, Any]) -> list[str]:
+        out = []
+        for text, action in zip(line["states"], line["actions"], strict=False):
+            out.append(domain.action_to_text(domain.from_text(text), action))
+        return out
+
+    return {
+        "chosen": moves(record["chosen"]),
+        "rejected": [
+            {"branch_depth": s["branch_depth"], "moves": moves(s)} for s in record["subpar"]
+        ],
+    }
+
+
+def run_export(ctx: StageContext) -> dict[str, Any]:
+    cfg = ctx.spec.stages.export
+    comps = ctx.components
+    domain = comps.domain
+    survivors = set(surviving_ids(ctx))
+    teach = {v["concept_id"]: v for v in ctx.read_stage_json("teach", "summary.json")}
+    novelty = {v["concept_id"]: v for v in ctx.read_stage_json("novelty", "summary.json")}
+    curves = {c["concept_id"]: c for c in ctx.read_stage_json("amplify", "summary.json")}
+    chosen = [
+        r for r in load_candidates(ctx)
+        if r["id"] in survivors or (cfg.include_failed and r["id"] in teach)
+    ]
+    pool = ctx.read_stage_json("collect", "pool.json")
+    rollouts = ctx.read_stage_json("collect", "rollouts.json")
+    final = checkpoint_series(ctx)[-1].path
+    k = cfg.puzzles_per_phase
+
+    puzzle_states: dict[str, list[str]] = {}
+    for record in chosen:
+        concept = concept_from_record(record, ctx.spec.name)
+        acts = load_activations(ctx.run.path / "collect" / "pool_acts", concept.layer)
+        order = np.argsort(-concept.presence(acts), kind="stable")
+        puzzle_states[concept.id] = [pool[i] for i in order[: 2 * k]]
+    flat = [(cid, s) for cid, states in puzzle_states.items() for s in states]
+    payloads = [
+        {"spec": ctx.run.spec_data, "checkpoint": final, "state": s, "seed": ctx.seed("solve", cid, s)}
+        for cid, s in flat
+    ]
+    solved = ctx.units("solutions", _solve_unit, payloads, desc="puzzle solutions")
+
+    index = []
+    for record in chosen:
+        cid = record["id"]
+        puzzles = [p for (c, _), p in zip(flat, solved, strict=True) if c == cid]
+        phases = {"phase1": puzzles[:k], "phase3": puzzles[k: 2 * k]}
+        for phase, items in phases.items():
+            ctx.write_json(f"puzzles/{cid}/{phase}.json", items)
+        card = {
+            "id": cid,
+            "control": cid not in survivors,
+            "layer": record["layer"],
+            "vector": record["vector"],
+            "provenance": concept_from_record(record, ctx.spec.name).provenance,
+            "metrics": record["metrics"],
+            "teachability": teach.get(cid),
+            "novelty": novelty.get(cid),
+            "amplification": curves.get(cid),
+            "prototypes": puzzle_states[cid],
+            "agent_lines": _lines_text(domain, rollouts[record["position"]]),
+        }
+        ctx.write_json(f"cards/{cid}.json", card)
+        index.append({"id": cid, "control": card["control"], "phase1": len(phases["phase1"]),
+                      "phase3": len(phases["phase3"])})
+    ctx.write_json("puzzles/index.json", {"domain": ctx.spec.domain.name, "concepts": index})
+    return {
+        "concepts_exported": sum(1 for i in index if not i["control"]),
+        "controls_exported": sum(1 for i in index if i["control"]),
+        "puzzles": 2 * k * len(index),
+    }

@@ -1,0 +1,126 @@
+"""The mine stage: one candidate concept per (position, layer, sign).
+
+For each position where the final and the weaker agent disagreed, the chosen
+rollout's activations are paired with the subpar rollouts' (method.md section 2,
+:func:`conceptlab.concepts.problems.dynamic_problem`), and the spec's miner
+finds the direction. A candidate the miner cannot solve is recorded with its
+status and reason; it never stops the run.
+
+Artifacts: ``candidates/<i>.json`` (one per candidate, with the vector or the
+failure) and ``concepts.json`` (the index, without vectors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from conceptlab.concepts.problems import concept_metrics, dynamic_problem
+from conceptlab.pipeline import StageContext, components_for
+from conceptlab.rundir import read_json
+from conceptlab.stages.common import load_activations, record_layers
+from conceptlab.values import Concept
+
+__all__ = ["concept_from_record", "load_candidates", "run_mine"]
+
+
+def _mine_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
+    comps = components_for(payload["spec"])
+    cfg = comps.spec.stages.mine
+    rng = np.random.default_rng(payload["seed"])
+    record: dict[str, Any] = {
+        key: payload[key] for key in ("id", "position", "layer", "sign", "steps", "state")
+    }
+    record["miner"] = {"name": comps.spec.miner.name, "params": comps.resolved.params["miner"].model_dump(mode="json")}
+    try:
+        problem = dynamic_problem(
+            payload["chosen"], payload["subpar"], steps=cfg.steps, sign=payload["sign"],
+            held_out_fraction=cfg.held_out_fraction, rng=rng,
+        )
+    except Exception as exc:  # a malformed problem is this candidate's failure, not the run's
+        record.update(status="invalid-problem", reason=f"{type(exc).__name__}: {exc}", vector=None, metrics={})
+        return record
+    mined = comps.miner.mine(problem, rng)
+    record.update(
+        status=mined.status,
+        reason=mined.reason,
+        details={k: v for k, v in mined.details.items() if isinstance(v, (int, float, str, bool))},
+        pairs=int(problem.positive.shape[0]),
+        held_out_pairs=int(problem.held_out_positive.shape[0]),
+        vector=None if mined.vector is None else [float(x) for x in mined.vector],
+        metrics={} if mined.vector is None else {
+            k: float(v) for k, v in concept_metrics(mined.vector, problem).items()
+        },
+    )
+    return record
+
+
+def _slices(rollouts: list[dict[str, Any]]) -> list[tuple[tuple[int, int], list[tuple[int, int, int]]]]:
+    """Row ranges of each position's chosen line and subpar lines in the stacked activations."""
+    out, row = [], 0
+    for r in rollouts:
+        n = len(r["chosen"]["states"])
+        chosen = (row, row + n)
+        row += n
+        subpar = []
+        for line in r["subpar"]:
+            m = len(line["states"])
+            subpar.append((line["branch_depth"], row, row + m))
+            row += m
+        out.append((chosen, subpar))
+    return out
+
+
+def run_mine(ctx: StageContext) -> dict[str, Any]:
+    cfg = ctx.spec.stages.mine
+    rollouts = ctx.read_stage_json("collect", "rollouts.json")
+    layers = record_layers(ctx)
+    acts = {layer: load_activations(ctx.run.path / "collect" / "rollout_acts", layer) for layer in layers}
+    slices = _slices(rollouts)
+
+    payloads = []
+    for p, ((c0, c1), subpar) in enumerate(slices):
+        for layer in layers:
+            for sign in cfg.signs:
+                kind = "active" if sign > 0 else "prophylactic"
+                payloads.append({
+                    "spec": ctx.run.spec_data,
+                    "id": f"c{len(payloads):04d}-p{p:03d}-{layer}-{kind}-{cfg.steps}",
+                    "position": p, "state": rollouts[p]["state"], "layer": layer,
+                    "sign": sign, "steps": cfg.steps,
+                    "seed": ctx.seed("candidate", p, layer, sign),
+                    "chosen": acts[layer][c0:c1],
+                    "subpar": [(j, acts[layer][s0:s1]) for j, s0, s1 in subpar],
+                })
+    if cfg.max_candidates is not None:
+        payloads = payloads[: cfg.max_candidates]
+    records = ctx.units("candidates", _mine_unit, payloads, desc="candidate concepts")
+    index = [{k: v for k, v in r.items() if k != "vector"} | {"ok": r["vector"] is not None} for r in records]
+    ctx.write_json("concepts.json", index)
+    found = sum(1 for r in index if r["ok"])
+    statuses: dict[str, int] = {}
+    for r in index:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    return {"candidates": len(index), "mined": found, "failed": len(index) - found, "statuses": statuses}
+
+
+def concept_from_record(record: Mapping[str, Any], run_name: str) -> Concept:
+    """The :class:`Concept` of a mined candidate record."""
+    return Concept(
+        id=record["id"],
+        layer=record["layer"],
+        vector=np.asarray(record["vector"], dtype=np.float64),
+        provenance={
+            "run": run_name, "position": record["state"], "sign": record["sign"],
+            "steps": record["steps"], "miner": record["miner"], "status": record["status"],
+        },
+        metrics=dict(record["metrics"]),
+    )
+
+
+def load_candidates(ctx: StageContext) -> list[dict[str, Any]]:
+    """Every candidate record of the mine stage, in order (vectors included)."""
+    folder = ctx.run.path / "mine" / "candidates"
+    return [read_json(path) for path in sorted(folder.glob("*.json"))]

@@ -1,0 +1,144 @@
+"""The train stage: the agent's checkpoint series, by AlphaZero-style self-play.
+
+Iteration 0 saves the freshly initialised agent. Iteration ``i`` loads checkpoint
+``i - 1`` and replay buffer ``i - 1``, plays ``games_per_iteration`` self-play
+games (one unit each, on the executor), adds them to the buffer in game order,
+fits the agent, and saves buffer ``i`` and then checkpoint ``i``. Everything an
+iteration draws comes from the spec's seed and the iteration number, so a run
+killed anywhere resumes to the same bytes.
+
+With ``stages.train.checkpoints`` set, no training happens: the given files are
+checked to load into the spec's agent and become the series.
+
+Artifacts: ``checkpoints/ckpt-<i>.pt``, ``buffers/buffer-<i>.npz``,
+``games-<i>/<g>.npz``, ``checkpoints.json`` (the series), ``losses.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from conceptlab.errors import ComponentError
+from conceptlab.interfaces import TrainableAgent
+from conceptlab.pipeline import StageContext, components_for
+from conceptlab.rundir import read_json
+from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
+
+__all__ = ["run_train"]
+
+
+def _selfplay_unit(payload: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    comps = components_for(payload["spec"])
+    domain = comps.domain
+    record = play_game(
+        domain, comps.agent(payload["checkpoint"]), comps.search, domain.from_text(payload["start"]),
+        np.random.default_rng(payload["seed"]),
+        max_moves=payload["max_moves"], temperature_moves=payload["temperature_moves"],
+    )
+    return {
+        "states": np.asarray([domain.to_text(s) for s in record.states], dtype=str),
+        "actions": record.actions,
+        "visit_distributions": record.visit_distributions,
+        "players": record.players,
+        "value_targets": record.value_targets,
+        "final_returns": np.asarray(record.final_returns, dtype=np.float64),
+        "terminated": np.asarray(record.terminated),
+    }
+
+
+def _record(domain: Any, data: Mapping[str, np.ndarray]) -> GameRecord:
+    returns = data["final_returns"]
+    return GameRecord(
+        states=tuple(domain.from_text(str(t)) for t in data["states"]),
+        actions=data["actions"],
+        visit_distributions=data["visit_distributions"].reshape(-1, domain.num_actions),
+        players=data["players"],
+        final_returns=(float(returns[0]), float(returns[1])),
+        value_targets=data["value_targets"],
+        terminated=bool(data["terminated"]),
+    )
+
+
+def _given_series(ctx: StageContext) -> list[dict[str, Any]]:
+    series = []
+    for path in ctx.spec.stages.train.checkpoints:
+        agent = ctx.components.new_agent(0)
+        if not isinstance(agent, TrainableAgent):
+            raise ComponentError(f"agent {ctx.spec.agent.name!r} cannot load checkpoints")
+        info = agent.load(Path(path).expanduser().resolve())
+        series.append(dataclasses.asdict(info))
+    return series
+
+
+def run_train(ctx: StageContext) -> dict[str, Any]:
+    cfg = ctx.spec.stages.train
+    if cfg.checkpoints:
+        series = _given_series(ctx)
+        ctx.write_json("checkpoints.json", series)
+        return {"checkpoints": len(series), "trained": False}
+
+    comps = ctx.components
+    domain = comps.domain
+    ckpt = ctx.dir / "checkpoints"
+    path = ckpt / "ckpt-0000.pt"
+    if not path.exists():
+        agent = comps.new_agent(ctx.seed("init"))
+        if not isinstance(agent, TrainableAgent):
+            raise ComponentError(
+                f"agent {ctx.spec.agent.name!r} is not trainable; give stages.train.checkpoints"
+            )
+        agent.save(path, step=0, games=0)
+    losses_path = ctx.dir / "losses.json"
+    losses: list[dict[str, float]] = read_json(losses_path) if losses_path.exists() else []
+
+    for it in range(1, cfg.iterations + 1):
+        path = ckpt / f"ckpt-{it:04d}.pt"
+        if path.exists():
+            continue
+        previous = str(ckpt / f"ckpt-{it - 1:04d}.pt")
+        starts = domain.opening_states(cfg.games_per_iteration, ctx.rng("openings", it))
+        payloads = [
+            {
+                "spec": ctx.run.spec_data, "checkpoint": previous, "start": domain.to_text(start),
+                "seed": ctx.seed("game", it, g), "max_moves": cfg.max_moves,
+                "temperature_moves": cfg.temperature_moves,
+            }
+            for g, start in enumerate(starts)
+        ]
+        games = ctx.units(f"games-{it:04d}", _selfplay_unit, payloads, kind="npz",
+                          desc=f"iteration {it}/{cfg.iterations} self-play")
+        buffer = ReplayBuffer(domain, cfg.buffer_size)
+        if it > 1:
+            buffer.load(ctx.dir / "buffers" / f"buffer-{it - 1:04d}.npz")
+        for game in games:
+            buffer.add(_record(domain, game))
+        agent = comps.new_agent(0)
+        agent.load(previous)  # type: ignore[attr-defined]
+        result = train_on_buffer(
+            agent, buffer, epochs=cfg.epochs, batch_size=cfg.batch_size,
+            learning_rate=cfg.learning_rate, rng=ctx.rng("fit", it),
+        )
+        losses = [row for row in losses if row["iteration"] != it] + [{"iteration": it, **result}]
+        ctx.write_json("losses.json", losses)
+        buffer.save(ctx.dir / "buffers" / f"buffer-{it:04d}.npz")
+        agent.save(path, step=it, games=buffer.games_added)  # type: ignore[attr-defined]
+
+    series = []
+    for it in range(cfg.iterations + 1):
+        agent = comps.new_agent(0)
+        info = agent.load(ckpt / f"ckpt-{it:04d}.pt")  # type: ignore[attr-defined]
+        record = dataclasses.asdict(info)
+        record["path"] = str(Path(info.path).relative_to(ctx.run.path))
+        series.append(record)
+    ctx.write_json("checkpoints.json", series)
+    return {
+        "checkpoints": len(series),
+        "trained": True,
+        "games": series[-1]["games"],
+        "final_losses": losses[-1] if losses else {},
+    }

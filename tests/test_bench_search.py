@@ -1,0 +1,43 @@
+"""``bench_search``: batched vs one-leaf search vs raw evaluation, measured in one run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conceptlab.agents.pvnet import PVNetAgent  # noqa: E402
+from conceptlab.bench.search import bench_search  # noqa: E402
+from conceptlab.errors import ParamsError  # noqa: E402
+from conceptlab.interfaces import build_params  # noqa: E402
+from conceptlab.testing.tictactoe import TicTacToe  # noqa: E402
+
+torch.set_num_threads(1)
+
+DOMAIN = TicTacToe()
+
+
+def test_figures_are_measured_and_consistent() -> None:
+    agent = PVNetAgent(DOMAIN, build_params(PVNetAgent, {"blocks": 1, "channels": 8}))
+    figures = bench_search(DOMAIN, agent, {"simulations": 48, "batch_size": 8},
+                           positions=3, rng=np.random.default_rng(0))
+    assert (figures["positions"], figures["batch_size"], figures["simulations"]) == (3, 8, 48)
+    for key in ("batched_sims_per_s", "one_leaf_sims_per_s", "net_evals_per_s"):
+        assert figures[key] > 0, key
+    assert figures["batched_over_one_leaf"] == pytest.approx(
+        figures["batched_sims_per_s"] / figures["one_leaf_sims_per_s"])
+    assert figures["search_efficiency"] == pytest.approx(
+        figures["batched_sims_per_s"] / figures["net_evals_per_s"])
+
+
+def test_explicit_positions_and_errors() -> None:
+    agent = PVNetAgent(DOMAIN, build_params(PVNetAgent, {"blocks": 0, "channels": 4}))
+    terminal = DOMAIN.from_text("XXXOO....")
+    figures = bench_search(DOMAIN, agent, {"simulations": 8, "batch_size": 2},
+                           positions=[DOMAIN.initial_state(), terminal], rng=np.random.default_rng(0))
+    assert figures["positions"] == 1
+    with pytest.raises(ParamsError, match="no non-terminal"):
+        bench_search(DOMAIN, agent, {}, positions=[terminal], rng=np.random.default_rng(0))
+    with pytest.raises(ParamsError, match="simulations"):
+        bench_search(DOMAIN, agent, {"simulations": 0}, positions=1, rng=np.random.default_rng(0))

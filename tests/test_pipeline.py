@@ -1,0 +1,129 @@
+"""Runs: the tiny spec end to end, manifests, refusals, and resuming after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conceptlab.errors import RunDirError, SpecError
+from conceptlab.pipeline import run_pipeline
+from conceptlab.rundir import RunDir
+from conceptlab.spec import STAGES, load_spec
+from conceptlab.testing.harness import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "specs" / "tictactoe-tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    run_pipeline(load_spec(TINY), out, progress=False)
+    return out
+
+
+def test_every_stage_finishes_with_figures(tiny_run):
+    manifest = json.loads((tiny_run / "manifest.json").read_text())
+    assert [s for s in STAGES if manifest["stages"][s]["status"] == "finished"] == list(STAGES)
+    for stage in STAGES:
+        record = manifest["stages"][stage]
+        assert record["seconds"] >= 0 and isinstance(record["figures"], dict)
+    assert manifest["versions"]["conceptlab"]
+    assert manifest["seed"] == 7
+    figures = manifest["stages"]["mine"]["figures"]
+    assert figures["candidates"] == figures["mined"] + figures["failed"] > 0
+
+
+def test_artifacts_of_each_stage_exist(tiny_run):
+    series = json.loads((tiny_run / "train" / "checkpoints.json").read_text())
+    assert [c["step"] for c in series] == [0, 1, 2]
+    assert (tiny_run / "collect" / "rollouts.json").exists()
+    assert list((tiny_run / "mine" / "candidates").glob("*.json"))
+    index = json.loads((tiny_run / "export" / "puzzles" / "index.json").read_text())
+    assert index["domain"] == "tictactoe"
+
+
+def test_every_candidate_has_a_verdict_or_an_explained_failure(tiny_run):
+    teach = {v["concept_id"]: v for v in json.loads((tiny_run / "teach" / "summary.json").read_text())}
+    for path in (tiny_run / "mine" / "candidates").glob("*.json"):
+        record = json.loads(path.read_text())
+        if record["vector"] is None:
+            assert record["reason"], record["id"]
+        else:
+            assert teach[record["id"]]["reason"]
+
+
+def test_rerunning_a_finished_run_does_nothing(tiny_run):
+    before = {p: p.stat().st_mtime_ns for p in tiny_run.rglob("*") if p.is_file()}
+    run_pipeline(load_spec(TINY), tiny_run, resume=True, progress=False)
+    after = {p: p.stat().st_mtime_ns for p in tiny_run.rglob("*") if p.is_file()}
+    changed = [str(p) for p in after if before.get(p) != after[p] and p.name != "manifest.json"]
+    assert sorted(after) == sorted(before) and not changed
+
+
+def test_existing_run_needs_resume(tiny_run):
+    with pytest.raises(SpecError, match="pass --resume"):
+        run_pipeline(load_spec(TINY), tiny_run, progress=False)
+
+
+def test_a_run_directory_of_another_spec_is_refused(tiny_run):
+    other = load_spec(TINY, ["seed=8"])
+    with pytest.raises(RunDirError, match="holds a run of another spec"):
+        run_pipeline(other, tiny_run, resume=True, progress=False)
+
+
+def test_a_stage_without_its_inputs_is_refused(tmp_path):
+    with pytest.raises(SpecError, match="stage 'mine' needs stage 'collect'"):
+        run_pipeline(load_spec(TINY), tmp_path / "r", stages=["mine"], progress=False)
+
+
+def test_report_is_self_contained(tiny_run):
+    result = run_cli("report", str(tiny_run))
+    assert result.returncode == 0, result.stderr
+    page = (tiny_run / "report.html").read_text()
+    assert "<h2>Candidate concepts</h2>" in page
+    for external in ("<script src", "<link", "http://", "https://", "@import", "url("):
+        assert external not in page
+
+
+def _cli_run(out: Path) -> subprocess.Popen[str]:
+    env = dict(os.environ, CONCEPTLAB_PROGRESS="0", OMP_NUM_THREADS="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "conceptlab.cli", "run", str(TINY), "--out", str(out), "--resume", "--quiet"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_when", ["train/games-0002/00001.npz", "collect/disagreements/00002.json"])
+def test_sigkill_mid_stage_then_resume_gives_identical_artifacts(tmp_path, kill_when):
+    reference = tmp_path / "reference"
+    done = _cli_run(reference)
+    assert done.wait(timeout=600) == 0, done.stderr.read() if done.stderr else ""
+
+    killed = tmp_path / "killed"
+    proc = _cli_run(killed)
+    deadline = time.time() + 600
+    while not (killed / kill_when).exists():
+        assert proc.poll() is None, "the run finished before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stage = kill_when.split("/")[0]
+    assert json.loads((killed / "manifest.json").read_text())["stages"][stage]["status"] == "running"
+
+    resumed = _cli_run(killed)
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read() if resumed.stderr else ""
+    spec = load_spec(TINY)
+    expected, got = RunDir(reference, spec).artifacts(), RunDir(killed, spec).artifacts()
+    assert sorted(got) == sorted(expected)
+    differing = [name for name in expected if expected[name] != got[name]]
+    assert not differing, f"artifacts differ after resume: {differing}"
