@@ -125,9 +125,8 @@ def test_the_constructed_teacher_knows_the_concept(setup: dict[str, Any]) -> Non
 
 
 def test_a_learnable_concept_is_teachable_and_beats_random_positions(setup: dict[str, Any]) -> None:
-    verdict = _assess(setup, _concept([1.0, 1.0, 0.0]), rule="beats-both-controls")
+    verdict = _assess(setup, _concept([1.0, 1.0, 0.0]))
     s = verdict.scores
-    print(verdict.reason, dict(s))
     assert verdict.passed, verdict.reason
     assert s["student_step"] == 1 and s["student_fallback"] == 0.0  # the plain checkpoint
     assert s["student_prototype_agreement"] < 0.2
@@ -194,3 +193,11 @@ def test_bootstrap_interval_covers_the_mean_and_orders_its_bounds() -> None:
 
 def test_registered() -> None:
     assert "kl-student" in get_registry(autoload=False).names("teachability_filter")
+
+
+def test_honours_the_teachability_contract(setup: dict[str, Any]) -> None:
+    from conceptlab.testing.contract import check_teachability_filter
+
+    teach = KLStudentFilter(build_params(KLStudentFilter, TEACH))
+    ran = check_teachability_filter(teach, setup["context"], _concept([1.0, 1.0, 0.0]))
+    assert "verdict has a reason" in ran and "verdict scores are numbers" in ran

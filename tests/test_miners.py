@@ -187,3 +187,25 @@ def test_miners_are_registered_and_params_validated() -> None:
         build_params(ConvexMiner, {"solver": "NOSUCH"})
     with pytest.raises(ParamsError, match="margin"):
         build_params(ConvexMiner, {"margin": 0})
+
+
+def test_bench_mine_times_both_backends_on_the_same_programs() -> None:
+    from conceptlab.bench.mine import bench_mine
+
+    taught: list[int] = []
+    figures = bench_mine(dim=64, pairs=20, rng=np.random.default_rng(0), concepts=2,
+                         teach_fn=lambda vector: taught.append(vector.size))
+    assert figures["objective_max_rel_diff"] < 1e-6
+    assert figures["lp_s_per_concept"] > 0 and figures["cvxpy_s_per_concept"] > 0
+    assert figures["cvxpy_over_lp"] == pytest.approx(
+        figures["cvxpy_s_per_concept"] / figures["lp_s_per_concept"])
+    assert taught == [64, 64] and figures["teach_s_per_concept"] >= 0
+    with pytest.raises(ParamsError, match="concepts=1"):
+        bench_mine(dim=8, pairs=4, rng=np.random.default_rng(0), concepts=1)
+
+
+@pytest.mark.parametrize("miner", _all_miners(), ids=lambda m: f"{m.name}")
+def test_every_miner_honours_the_miner_contract(miner: ConceptMiner) -> None:
+    from conceptlab.testing.contract import check_miner
+
+    assert "finds a vector for an easy problem" in check_miner(miner)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from conceptlab.errors import RunDirError, SpecError
+from conceptlab.hookspecs import hookimpl
+from conceptlab.plugins import get_registry
 from conceptlab.pipeline import run_pipeline
 from conceptlab.rundir import RunDir
 from conceptlab.spec import STAGES, load_spec
@@ -22,10 +24,21 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "specs" / "tictactoe-tiny.toml"
 
 
+def _cli_run(out: Path) -> subprocess.Popen[str]:
+    env = dict(os.environ, CONCEPTLAB_PROGRESS="0", OMP_NUM_THREADS="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "conceptlab.cli", "run", str(TINY), "--out", str(out), "--resume", "--quiet"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny spec run once through the CLI, uninterrupted (also the resume tests' reference)."""
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    run_pipeline(load_spec(TINY), out, progress=False)
+    proc = _cli_run(out)
+    _, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err
     return out
 
 
@@ -93,21 +106,10 @@ def test_report_is_self_contained(tiny_run):
         assert external not in page
 
 
-def _cli_run(out: Path) -> subprocess.Popen[str]:
-    env = dict(os.environ, CONCEPTLAB_PROGRESS="0", OMP_NUM_THREADS="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "conceptlab.cli", "run", str(TINY), "--out", str(out), "--resume", "--quiet"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_when", ["train/games-0002/00001.npz", "collect/disagreements/00002.json"])
-def test_sigkill_mid_stage_then_resume_gives_identical_artifacts(tmp_path, kill_when):
-    reference = tmp_path / "reference"
-    done = _cli_run(reference)
-    assert done.wait(timeout=600) == 0, done.stderr.read() if done.stderr else ""
-
+def test_sigkill_mid_stage_then_resume_gives_identical_artifacts(tiny_run, tmp_path, kill_when):
+    reference = tiny_run
     killed = tmp_path / "killed"
     proc = _cli_run(killed)
     deadline = time.time() + 600
@@ -127,3 +129,60 @@ def test_sigkill_mid_stage_then_resume_gives_identical_artifacts(tmp_path, kill_
     assert sorted(got) == sorted(expected)
     differing = [name for name in expected if expected[name] != got[name]]
     assert not differing, f"artifacts differ after resume: {differing}"
+
+
+class _AcceptAll:
+    """Test double: filters that pass every concept, to drive the amplify and export stages."""
+
+    @staticmethod
+    def classes() -> tuple[type, type]:
+        from conceptlab.interfaces import NoveltyFilter, TeachabilityFilter
+        from conceptlab.values import Verdict
+
+        class AcceptTeach(TeachabilityFilter):
+            """Passes every concept."""
+            name = "accept-all"
+            def prepare(self, context, rng): self.pool = len(context.pool_states)
+            def assess(self, concept, rng):
+                return Verdict(concept.id, self.name, True, {"pool": self.pool}, "accepted by the test double")
+
+        class AcceptNovel(NoveltyFilter):
+            """Passes every concept."""
+            name = "accept-all"
+            def prepare(self, context, rng): self.reference = context.reference_name
+            def assess(self, concept, rng):
+                return Verdict(concept.id, self.name, True, {}, f"accepted against {self.reference}")
+
+        return AcceptTeach, AcceptNovel
+
+    @hookimpl
+    def register_teachability_filters(self):
+        return [self.classes()[0]]
+
+    @hookimpl
+    def register_novelty_filters(self):
+        return [self.classes()[1]]
+
+
+def test_surviving_concepts_are_amplified_and_exported(tmp_path):
+    registry = get_registry(extra_plugins=[("accept", _AcceptAll())])
+    spec = load_spec(TINY, ["teachability.name=accept-all", "novelty.name=accept-all",
+                            "teachability.params={}"])
+    manifest = run_pipeline(spec, tmp_path / "r", registry=registry, progress=False)
+    mined = manifest["stages"]["mine"]["figures"]["mined"]
+    assert mined > 0
+    assert manifest["stages"]["amplify"]["figures"]["amplified"] == mined
+    curves = json.loads((tmp_path / "r" / "amplify" / "summary.json").read_text())
+    assert all(c["concept_id"] for c in curves)
+    index = json.loads((tmp_path / "r" / "export" / "puzzles" / "index.json").read_text())
+    assert len(index["concepts"]) == mined
+    for entry in index["concepts"]:
+        card = json.loads((tmp_path / "r" / "export" / "cards" / f"{entry['id']}.json").read_text())
+        assert card["teachability"]["passed"] and card["novelty"]["passed"]
+        assert card["agent_lines"]["chosen"]
+        phase1 = json.loads((tmp_path / "r" / "export" / "puzzles" / entry["id"] / "phase1.json").read_text())
+        phase3 = json.loads((tmp_path / "r" / "export" / "puzzles" / entry["id"] / "phase3.json").read_text())
+        assert phase1 and {p["state"] for p in phase1}.isdisjoint(p["state"] for p in phase3)
+        for puzzle in phase1 + phase3:
+            domain_state = puzzle["state"]
+            assert puzzle["solution"] and isinstance(puzzle["line"], list), domain_state

@@ -116,3 +116,9 @@ def test_bad_layers_and_zero_vectors(prepared: SpectralNoveltyFilter) -> None:
 
 def test_registered() -> None:
     assert "spectral" in get_registry(autoload=False).names("novelty_filter")
+
+
+def test_honours_the_novelty_contract() -> None:
+    from conceptlab.testing.contract import check_novelty_filter
+
+    assert "verdict has a reason" in check_novelty_filter(SpectralNoveltyFilter)

@@ -139,7 +139,9 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         spec, out, stages=stages, resume=args.resume, registry=registry, progress=not args.quiet,
         source=args.spec,
     )
-    done = [s for s, rec in manifest["stages"].items() if rec.get("status") == "finished"]
+    from conceptlab.spec import STAGES
+
+    done = [s for s in STAGES if manifest["stages"].get(s, {}).get("status") == "finished"]
     print(f"run {spec.name!r} in {out}: finished stages {', '.join(done) or 'none'}")
     return 0
 

@@ -104,7 +104,10 @@ _WORKER_COMPONENTS: dict[str, Components] = {}
 
 
 def components_for(spec_data: Mapping[str, Any]) -> Components:
-    """Components for a spec given as JSON data; cached per process (for worker units)."""
+    """Components for a spec given as JSON data; cached per process (for worker units).
+
+    In the process that runs the pipeline, this is the run's own :class:`Components`.
+    """
     spec = spec_from_dict(spec_data)
     key = spec_hash(spec)
     if key not in _WORKER_COMPONENTS:
@@ -290,8 +293,11 @@ def run_pipeline(
         raise SpecError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(STAGES)}")
     _check_needs(run_dir, wanted)
 
+    components = Components(resolved, registry)
+    # units run in this process use the run's own components (and so its registry)
+    _WORKER_COMPONENTS[spec_hash(spec)] = components
     with make_executor(spec.executor) as executor:
-        run = RunContext(spec, run_dir, registry, Components(resolved, registry), executor, progress)
+        run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
         status = "failed"
         try:

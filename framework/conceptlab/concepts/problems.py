@@ -136,6 +136,33 @@ def _step_kept(step: int, steps: StepSet) -> bool:
     return steps == "all" or (step % 2 == 0) == (steps == "even")
 
 
+def _rollout_pairs(
+    chosen: np.ndarray, subpar: Sequence[tuple[int, np.ndarray]], steps: StepSet
+) -> tuple[np.ndarray, np.ndarray]:
+    """(chosen rows, subpar rows) at equal steps ``t > j`` kept by ``steps``."""
+    pos_rows: list[np.ndarray] = []
+    neg_rows: list[np.ndarray] = []
+    for index, (depth, acts) in enumerate(subpar):
+        line = _as_rows(acts, f"subpar[{index}]")
+        if line.shape[1] != chosen.shape[1]:
+            raise ConceptProblemError(
+                f"subpar[{index}] has dim {line.shape[1]} but chosen_acts have dim {chosen.shape[1]}"
+            )
+        if not 0 <= int(depth) < len(chosen):
+            raise ConceptProblemError(
+                f"subpar[{index}] branches at depth {depth!r}, outside the chosen rollout "
+                f"(steps 0..{len(chosen) - 1})"
+            )
+        last = min(len(chosen) - 1, int(depth) + len(line) - 1)
+        for t in range(int(depth) + 1, last + 1):
+            if _step_kept(t, steps):
+                pos_rows.append(chosen[t])
+                neg_rows.append(line[t - int(depth)])
+    dim = chosen.shape[1]
+    return (np.array(pos_rows, dtype=np.float64).reshape(-1, dim),
+            np.array(neg_rows, dtype=np.float64).reshape(-1, dim))
+
+
 def dynamic_problem(
     chosen_acts: np.ndarray,
     subpar: Sequence[tuple[int, np.ndarray]],
@@ -176,27 +203,7 @@ def dynamic_problem(
     if sign not in (1, -1):
         raise ConceptProblemError(f"sign must be +1 or -1, got {sign!r}")
     _check_fraction(held_out_fraction, "held_out_fraction")
-    pos_rows: list[np.ndarray] = []
-    neg_rows: list[np.ndarray] = []
-    for index, (depth, acts) in enumerate(subpar):
-        line = _as_rows(acts, f"subpar[{index}]")
-        if line.shape[1] != chosen.shape[1]:
-            raise ConceptProblemError(
-                f"subpar[{index}] has dim {line.shape[1]} but chosen_acts have dim {chosen.shape[1]}"
-            )
-        if not 0 <= int(depth) < len(chosen):
-            raise ConceptProblemError(
-                f"subpar[{index}] branches at depth {depth!r}, outside the chosen rollout "
-                f"(steps 0..{len(chosen) - 1})"
-            )
-        last = min(len(chosen) - 1, int(depth) + len(line) - 1)
-        for t in range(int(depth) + 1, last + 1):
-            if _step_kept(t, steps):
-                pos_rows.append(chosen[t])
-                neg_rows.append(line[t - int(depth)])
-    dim = chosen.shape[1]
-    pos = np.array(pos_rows, dtype=np.float64).reshape(-1, dim)
-    neg = np.array(neg_rows, dtype=np.float64).reshape(-1, dim)
+    pos, neg = _rollout_pairs(chosen, subpar, steps)
     if sign == -1:
         pos, neg = neg, pos
     order = rng.permutation(len(pos))

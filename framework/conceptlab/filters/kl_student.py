@@ -189,6 +189,23 @@ class KLStudentFilter(TeachabilityFilter):
                 count = min(count, self.params.max_prototypes)
         return np.argsort(-presence, kind="stable")[: min(count, n)]
 
+    def _prototypes(self, concept: Concept, presence: np.ndarray,
+                    support: Sequence[int] | None) -> np.ndarray:
+        """Pool indices of the concept's prototypes: its support, else the top by ``v . z``."""
+        if support is None:
+            return self._top_prototypes(presence)
+        prototypes = np.unique(np.asarray(support, dtype=np.int64))
+        bad = prototypes[(prototypes < 0) | (prototypes >= len(presence))]
+        if len(bad):
+            raise ComponentError(
+                f"concept {concept.id!r}: support indices {bad[:5].tolist()} are outside the "
+                f"pool of {len(presence)} positions"
+            )
+        cap = self.params.max_prototypes
+        if cap is not None and len(prototypes) > cap:
+            prototypes = prototypes[np.argsort(-presence[prototypes], kind="stable")][:cap]
+        return prototypes
+
     def _choose_student(self, states: Sequence[Any], teacher_top: np.ndarray) -> tuple[int, float, bool]:
         """(index into the checkpoints, its agreement, whether it is the fallback)."""
         agreements: list[float] = []
@@ -252,19 +269,7 @@ class KLStudentFilter(TeachabilityFilter):
         rows = self._layer_rows(concept)
         vector = np.asarray(concept.vector, dtype=np.float64).reshape(-1)
         support = ctx.concept_support.get(concept.id)
-        if support is not None:
-            prototypes = np.unique(np.asarray(support, dtype=np.int64))
-            bad = prototypes[(prototypes < 0) | (prototypes >= len(ctx.pool_states))]
-            if len(bad):
-                raise ComponentError(
-                    f"concept {concept.id!r}: support indices {bad[:5].tolist()} are outside the "
-                    f"pool of {len(ctx.pool_states)} positions"
-                )
-            if p.max_prototypes is not None and len(prototypes) > p.max_prototypes:
-                prototypes = prototypes[np.argsort(-(rows[prototypes] @ vector), kind="stable")][
-                    : p.max_prototypes]
-        else:
-            prototypes = self._top_prototypes(rows @ vector)
+        prototypes = self._prototypes(concept, rows @ vector, support)
         scores: dict[str, float] = {
             "pool_size": float(len(ctx.pool_states)),
             "num_prototypes": float(len(prototypes)),

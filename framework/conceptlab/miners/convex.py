@@ -67,6 +67,11 @@ class ConvexMiner(ConceptMiner):
         solver: str = Field(
             default="HIGHS", description="cvxpy solver name (backend 'cvxpy' only), e.g. HIGHS, CLARABEL."
         )
+        presolve: bool = Field(
+            default=False,
+            description="Run HiGHS presolve. Off by default: on these wide dense LPs (pairs << dim) "
+            "presolve took most of the solve time in our measurements.",
+        )
         reuse_compiled: bool = Field(
             default=True,
             description="cvxpy: keep compiled programs (per pair-count bucket and dim) and only "
@@ -105,6 +110,7 @@ class ConvexMiner(ConceptMiner):
         p = self.params
         base: dict[str, Any] = {
             "backend": p.backend,
+            "presolve": p.presolve,
             "solver": p.solver.upper() if p.backend == "cvxpy" else "HIGHS (scipy.linprog)",
             "margin": p.margin,
             "slack_penalty": p.slack_penalty,
@@ -163,7 +169,8 @@ class ConvexMiner(ConceptMiner):
             self._programs[(rows, d)] = program
             while len(self._programs) > _MAX_CACHED_PROGRAMS:
                 self._programs.pop(next(iter(self._programs)))
-        return program.solve(diffs, p.margin, p.solver.upper())
+        options = {} if p.solver.upper() != "HIGHS" or p.presolve else {"presolve": "off"}
+        return program.solve(diffs, p.margin, p.solver.upper(), options)
 
     def _solve_lp(self, diffs: np.ndarray) -> tuple[str, np.ndarray | None, float, float]:
         p = self.params
@@ -177,7 +184,7 @@ class ConvexMiner(ConceptMiner):
         a_ub = np.hstack(blocks)  # dense: activations are dense, and HiGHS reads it directly
         result = scipy.optimize.linprog(
             np.concatenate(cost), A_ub=a_ub, b_ub=np.full(m, -p.margin),
-            bounds=(0, None), method="highs",
+            bounds=(0, None), method="highs", options={"presolve": p.presolve},
         )
         status = _LINPROG_STATUS.get(int(result.status), f"status_{result.status}")
         if result.x is None or status != "optimal":
@@ -219,7 +226,7 @@ class _CvxpyProgram:
         self.problem = cp.Problem(cp.Minimize(objective), constraints)
 
     def solve(
-        self, diffs: np.ndarray, margin: float, solver: str
+        self, diffs: np.ndarray, margin: float, solver: str, options: dict[str, Any]
     ) -> tuple[str, np.ndarray | None, float, float]:
         """(status, v, objective, total slack) for ``diffs``, padded to ``self.rows`` pairs."""
         m = diffs.shape[0]
@@ -230,7 +237,7 @@ class _CvxpyProgram:
         self.margin.value = margin
         if self.weights is not None:
             self.weights.value = (np.arange(self.rows) < m).astype(np.float64)
-        self.problem.solve(solver=solver)
+        self.problem.solve(solver=solver, **options)
         status = str(self.problem.status)
         if self.v_pos.value is None or self.v_neg.value is None:
             return status, None, float("nan"), float("nan")

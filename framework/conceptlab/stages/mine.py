@@ -46,7 +46,11 @@ def _mine_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
     record.update(
         status=mined.status,
         reason=mined.reason,
-        details={k: v for k, v in mined.details.items() if isinstance(v, (int, float, str, bool))},
+        # wall-clock figures are left out: an artifact must not depend on the machine's load
+        details={
+            k: v for k, v in mined.details.items()
+            if isinstance(v, (int, float, str, bool)) and "time" not in k
+        },
         pairs=int(problem.positive.shape[0]),
         held_out_pairs=int(problem.held_out_positive.shape[0]),
         vector=None if mined.vector is None else [float(x) for x in mined.vector],

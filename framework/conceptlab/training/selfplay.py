@@ -10,7 +10,6 @@ top-level and their arguments picklable, so they run under a process pool.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from conceptlab.arrays import save_npz
 from conceptlab.errors import CheckpointError, ComponentError
 from conceptlab.interfaces import Agent, Domain, Search, TrainableAgent
 from conceptlab.values import Action, Player
@@ -190,22 +190,17 @@ class ReplayBuffer:
         return list(self._states), self._policies.copy(), self._values.copy()
 
     def save(self, path: str | Path) -> None:
-        """Write the buffer to ``path`` (``.npz``) atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as handle:
-            np.savez(
-                handle,
-                format=np.asarray(BUFFER_FORMAT),
-                domain=np.asarray(self.domain.name),
-                capacity=np.asarray(self.capacity),
-                games_added=np.asarray(self.games_added),
-                states=np.asarray([self.domain.to_text(s) for s in self._states], dtype=str),
-                policies=self._policies,
-                values=self._values,
-            )
-        os.replace(tmp, path)
+        """Write the buffer to ``path`` (``.npz``) atomically, with stable bytes."""
+        save_npz(
+            path,
+            format=np.asarray(BUFFER_FORMAT),
+            domain=np.asarray(self.domain.name),
+            capacity=np.asarray(self.capacity),
+            games_added=np.asarray(self.games_added),
+            states=np.asarray([self.domain.to_text(s) for s in self._states], dtype=str),
+            policies=self._policies,
+            values=self._values,
+        )
 
     def load(self, path: str | Path) -> ReplayBuffer:
         """Replace the contents with those saved at ``path``; returns ``self``.

@@ -184,6 +184,8 @@ class _MainLine(chess.pgn.BaseVisitor["_MainLine"]):
         return chess.pgn.SKIP if self.filtered else None
 
     def visit_board(self, board: chess.Board) -> None:
+        if self.start is not None:  # also called after each move; only the first call is the start
+            return
         if not board.is_valid():
             self.errors.append(ValueError(f"illegal start position {board.fen()!r}"))
         self.start = board.copy(stack=False)

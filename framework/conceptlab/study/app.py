@@ -1,0 +1,289 @@
+"""The study web app: participant pages and API, admin page and API (FastAPI).
+
+Participants reach everything through their link ``/p/<token>``; the token is
+the only credential and gives access to that participant's puzzles and answers
+only. Admin routes need the admin token, as ``Authorization: Bearer <token>``,
+an ``X-Admin-Token`` header, or a ``token`` query parameter (for links the
+browser follows: the admin page and the CSV downloads).
+
+Every error is JSON ``{"error": <message>, "kind": <error class>}``. Moves are
+checked against the domain's legal moves on the server; the domain is built
+from the study's stored domain name, so the app never names a game.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from conceptlab.errors import InvalidActionError
+from conceptlab.interfaces.domain import Domain
+from conceptlab.study import pages
+from conceptlab.study.errors import AdminAuthError, IllegalMoveError, PhaseClosedError, StudyError
+from conceptlab.study.scoring import answers_csv, score_study, scores_csv, summary_json
+from conceptlab.study.store import FINISHED, Progress, StoredPuzzle, StudyStore
+
+__all__ = ["AnswerRequest", "ParticipantsRequest", "ReviewRequest", "create_app"]
+
+AuthHeader = Annotated[str | None, Header()]
+"""An optional request header carrying the admin token."""
+TokenQuery = Annotated[str | None, Query()]
+"""The optional ``token`` query parameter carrying the admin token."""
+
+SOLUTION_COLOUR = "green"
+ANSWER_COLOUR = "red"
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+}
+
+
+class AnswerRequest(BaseModel):
+    """A participant's move for a puzzle of phase 1 or 3."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    puzzle_id: int = Field(description="The puzzle's id, as the puzzle view gives it.")
+    move: str = Field(min_length=1, max_length=64, description="The move in the domain's action text.")
+
+
+class ReviewRequest(BaseModel):
+    """A participant's confirmation, in phase 2, of having studied a puzzle's solution."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    puzzle_id: int = Field(description="The phase-1 puzzle's id.")
+
+
+class ParticipantsRequest(BaseModel):
+    """The admin's request for new participant links."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(default=1, ge=1, le=1000, description="How many links to make.")
+    label: str = Field(default="", max_length=200, description="A label for the admin page.")
+
+
+def _error(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse({"error": message, "kind": kind}, status_code=status)
+
+
+class _Study:
+    """The request handlers' shared state: the store, the domain and the admin token."""
+
+    def __init__(self, store: StudyStore, domain: Domain[Any], admin_token: str) -> None:
+        self.store = store
+        self.domain = domain
+        self.admin_token = admin_token
+
+    def check_admin(self, *candidates: str | None) -> None:
+        for given in candidates:
+            if given:
+                token = given.removeprefix("Bearer ").strip()
+                if secrets.compare_digest(token.encode(), self.admin_token.encode()):
+                    return
+                raise AdminAuthError("wrong admin token")
+        raise AdminAuthError(
+            "admin token required (Authorization: Bearer <token>, X-Admin-Token, or ?token=)"
+        )
+
+    # -- participant views -------------------------------------------------------
+    def moves(self, puzzle: StoredPuzzle) -> list[dict[str, Any]]:
+        state = self.domain.from_text(puzzle.puzzle.state)
+        return [
+            {"text": self.domain.action_to_text(state, a), "action": int(a)}
+            for a in self.domain.legal_actions(state)
+        ]
+
+    def puzzle_view(self, puzzle: StoredPuzzle, progress: Progress) -> dict[str, Any]:
+        phase = progress.phase
+        order = progress.order[1 if phase == 2 else phase]
+        view: dict[str, Any] = {
+            "id": puzzle.id,
+            "phase": phase,
+            "number": order.index(puzzle.id) + 1,
+            "total": len(order),
+            "state": puzzle.puzzle.state,
+        }
+        state = self.domain.from_text(puzzle.puzzle.state)
+        if phase == 2:
+            answer = progress.answers.get(puzzle.id)
+            arrows = [(puzzle.puzzle.solution_action, SOLUTION_COLOUR)]
+            if answer is not None and answer.action != puzzle.puzzle.solution_action:
+                arrows.append((answer.action, ANSWER_COLOUR))
+            view.update(
+                svg=self.domain.render_svg(state, arrows=arrows),
+                solution=puzzle.puzzle.solution,
+                line=list(puzzle.puzzle.line),
+                your_move=answer.move if answer else None,
+            )
+        else:
+            view.update(svg=self.domain.render_svg(state), moves=self.moves(puzzle))
+        return view
+
+    def participant_state(self, token: str) -> dict[str, Any]:
+        participant = self.store.participant(token)
+        progress = self.store.progress(participant)
+        following = progress.next_puzzle()
+        return {
+            "phase": progress.phase,
+            "finished": progress.phase == FINISHED,
+            "phases": {
+                str(ph): {"done": progress.done_in(ph), "total": len(progress.order[1 if ph == 2 else ph])}
+                for ph in (1, 2, 3)
+            },
+            "puzzle": None if following is None else self.puzzle_view(self.store.puzzle(following), progress),
+        }
+
+    def open_puzzle(self, token: str, puzzle_id: int) -> StoredPuzzle:
+        """The puzzle, if it is one the participant may choose a move for now."""
+        participant = self.store.participant(token)
+        puzzle = self.store.puzzle(puzzle_id)
+        progress = self.store.progress(participant)
+        if puzzle.phase != progress.phase:
+            now = "all phases are done" if progress.finished else f"phase {progress.phase} is open"
+            raise PhaseClosedError(f"puzzle {puzzle_id} (phase {puzzle.phase}) is not open: {now}")
+        return puzzle
+
+    def answer(self, token: str, request: AnswerRequest) -> tuple[bool, dict[str, Any]]:
+        self.store.participant(token)
+        puzzle = self.store.puzzle(request.puzzle_id)
+        state = self.domain.from_text(puzzle.puzzle.state)
+        try:
+            action = self.domain.action_from_text(state, request.move)
+        except InvalidActionError as exc:
+            raise IllegalMoveError(f"move {request.move!r} refused for puzzle {puzzle.id}: {exc}") from None
+        if action not in self.domain.legal_actions(state):
+            raise IllegalMoveError(f"move {request.move!r} is not legal in puzzle {puzzle.id}")
+        move = self.domain.action_to_text(state, action)
+        answer, stored = self.store.record_answer(token, puzzle.id, move, int(action))
+        return stored, {"stored": stored, "puzzle_id": puzzle.id, "move": answer.move,
+                        "state": self.participant_state(token)}
+
+
+def create_app(store: StudyStore, domain: Domain[Any], admin_token: str) -> FastAPI:
+    """The study app over ``store``, checking moves with ``domain``, guarded by ``admin_token``."""
+    if not admin_token:
+        raise AdminAuthError("the admin token must not be empty")
+    study = _Study(store, domain, admin_token)
+    app = FastAPI(title="conceptlab study", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.study = study
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.exception_handler(StudyError)
+    async def study_error(request: Request, exc: StudyError) -> JSONResponse:
+        return _error(exc.status, str(exc), type(exc).__name__)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')} (got {e.get('input')!r})"
+            for e in exc.errors()
+        )
+        return _error(422, f"invalid request: {problems}", "RequestValidationError")
+
+    # -- pages and assets --------------------------------------------------------
+    @app.get("/", response_class=PlainTextResponse)
+    def home() -> str:
+        return "conceptlab study: participants open their own link; the admin page is /admin?token=...\n"
+
+    @app.get("/static/study.css")
+    def css() -> Response:
+        return Response(pages.STYLE, media_type="text/css")
+
+    @app.get("/static/participant.js")
+    def participant_js() -> Response:
+        return Response(pages.PARTICIPANT_JS, media_type="text/javascript")
+
+    @app.get("/static/admin.js")
+    def admin_js() -> Response:
+        return Response(pages.ADMIN_JS, media_type="text/javascript")
+
+    @app.get("/p/{token}", response_class=HTMLResponse)
+    def participant_page(token: str) -> str:
+        study.store.participant(token)
+        return pages.PARTICIPANT_HTML
+
+    @app.get("/admin", response_class=HTMLResponse)
+    def admin_page(token: Annotated[str | None, Query()] = None) -> str:
+        study.check_admin(token)
+        return pages.ADMIN_HTML
+
+    # -- participant API -----------------------------------------------------------
+    @app.get("/api/p/{token}")
+    def participant_state(token: str) -> dict[str, Any]:
+        return study.participant_state(token)
+
+    @app.get("/api/p/{token}/puzzles/{puzzle_id}/moves")
+    def legal_moves(token: str, puzzle_id: int) -> dict[str, Any]:
+        puzzle = study.open_puzzle(token, puzzle_id)
+        return {"puzzle_id": puzzle.id, "moves": study.moves(puzzle)}
+
+    @app.post("/api/p/{token}/answers")
+    def answer(token: str, request: AnswerRequest) -> JSONResponse:
+        stored, body = study.answer(token, request)
+        return JSONResponse(body, status_code=201 if stored else 200)
+
+    @app.post("/api/p/{token}/reviews")
+    def review(token: str, request: ReviewRequest) -> JSONResponse:
+        stored = study.store.record_review(token, request.puzzle_id)
+        body = {"stored": stored, "puzzle_id": request.puzzle_id, "state": study.participant_state(token)}
+        return JSONResponse(body, status_code=201 if stored else 200)
+
+    # -- admin API -------------------------------------------------------------------
+    def admin(authorization: str | None, x_admin_token: str | None, token: str | None) -> None:
+        study.check_admin(authorization, x_admin_token, token)
+
+    @app.get("/api/admin/summary")
+    def summary(authorization: AuthHeader = None, x_admin_token: AuthHeader = None,
+                token: TokenQuery = None) -> dict[str, Any]:
+        admin(authorization, x_admin_token, token)
+        data = summary_json(score_study(study.store))
+        links = {p.id: f"/p/{p.token}" for p in study.store.participants()}
+        for row in data["participants"]:
+            row["link"] = links[row["id"]]
+        data["domain"] = study.store.domain
+        data["counts"] = study.store.counts()
+        return data
+
+    @app.post("/api/admin/participants")
+    def add_participants(request: ParticipantsRequest, authorization: AuthHeader = None,
+                         x_admin_token: AuthHeader = None, token: TokenQuery = None) -> JSONResponse:
+        admin(authorization, x_admin_token, token)
+        made = study.store.add_participants(request.count, request.label)
+        body = {"participants": [{"id": p.id, "label": p.label, "link": f"/p/{p.token}"} for p in made]}
+        return JSONResponse(body, status_code=201)
+
+    @app.get("/api/admin/scores.csv")
+    def scores(authorization: AuthHeader = None, x_admin_token: AuthHeader = None,
+               token: TokenQuery = None) -> Response:
+        admin(authorization, x_admin_token, token)
+        return Response(scores_csv(score_study(study.store)), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="study-scores.csv"'})
+
+    @app.get("/api/admin/answers.csv")
+    def answers(authorization: AuthHeader = None, x_admin_token: AuthHeader = None,
+                token: TokenQuery = None) -> Response:
+        admin(authorization, x_admin_token, token)
+        return Response(answers_csv(study.store), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="study-answers.csv"'})
+
+    return app

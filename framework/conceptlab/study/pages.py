@@ -1,0 +1,295 @@
+"""The study's pages: HTML, CSS and JavaScript, self-contained (no external scripts, fonts or CDNs).
+
+The participant page shows the domain's SVG board and one button per legal
+move. Boards whose SVG marks squares as ``class="square ... <name>"`` (e.g.
+python-chess boards: ``class="square light a1"``) are also clickable: clicking
+squares one after another builds a prefix of a move's text (``e2`` then ``e4``
+selects ``e2e4``); when exactly one legal move matches, it is selected, and
+several matches (promotions) are highlighted among the buttons. A selected
+move is sent only when the participant presses "Submit move".
+"""
+
+from __future__ import annotations
+
+__all__ = ["ADMIN_HTML", "ADMIN_JS", "PARTICIPANT_HTML", "PARTICIPANT_JS", "STYLE"]
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #1b1b1b; }
+h1 { font-size: 1.4rem; }
+.progress { color: #555; margin-bottom: .5rem; }
+.layout { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
+.board { min-width: 12rem; }
+.board svg { max-width: min(90vw, 420px); height: auto; }
+.board svg * { pointer-events: none; }
+.board svg .square { pointer-events: all; cursor: pointer; }
+.board svg .square.picked { fill: #f2c744; }
+.moves { display: flex; flex-wrap: wrap; gap: .3rem; max-width: 24rem; margin: .5rem 0; }
+.moves button { font-family: monospace; min-width: 3.5rem; padding: .35rem .5rem; }
+.moves button.candidate { outline: 2px dashed #b58900; }
+.moves button.selected { background: #2a6fdb; color: white; }
+button.primary { font-size: 1rem; padding: .5rem 1rem; margin-top: .5rem; }
+.error { color: #b00020; min-height: 1.2rem; }
+.line { font-family: monospace; }
+table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
+th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+code { word-break: break-all; }
+"""
+
+PARTICIPANT_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Puzzle study</title><link rel="stylesheet" href="/static/study.css"></head>
+<body>
+<h1 id="title">Puzzle study</h1>
+<div class="progress" id="progress"></div>
+<p id="instructions"></p>
+<div class="layout">
+  <div class="board" id="board"></div>
+  <div id="panel">
+    <div id="choose" hidden>
+      <div>Your move: <strong id="selected">none</strong></div>
+      <div class="moves" id="moves"></div>
+      <button class="primary" id="submit" disabled>Submit move</button>
+    </div>
+    <div id="review" hidden>
+      <p>Your move: <strong id="your-move"></strong></p>
+      <p>The agent's move: <strong id="solution"></strong></p>
+      <p>The agent's line: <span class="line" id="line"></span></p>
+      <button class="primary" id="confirm">I have studied this position - next</button>
+    </div>
+    <div id="done" hidden><p>All three phases are done. Thank you!</p></div>
+    <p class="error" id="error" role="alert"></p>
+  </div>
+</div>
+<script src="/static/participant.js"></script>
+</body></html>
+"""
+
+PARTICIPANT_JS = r"""
+"use strict";
+const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
+const api = "/api/p/" + encodeURIComponent(token);
+const $ = (id) => document.getElementById(id);
+const INSTRUCTIONS = {
+  1: "Phase 1 of 3: find the best move in each position.",
+  2: "Phase 2 of 3: study the agent's move and line in the positions you have just solved.",
+  3: "Phase 3 of 3: find the best move in new positions.",
+};
+let current = null, selected = null, picked = [], busy = false;
+
+async function call(method, url, body) {
+  const options = { method, headers: {} };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  const data = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function select(text) {
+  selected = text;
+  $("selected").textContent = text || "none";
+  $("submit").disabled = !text;
+  for (const b of $("moves").children) b.classList.toggle("selected", b.dataset.move === text);
+}
+
+function squareName(el) {
+  const names = [...el.classList].filter((c) => !["square", "light", "dark", "picked"].includes(c));
+  return names.length ? names[names.length - 1] : null;
+}
+
+function pickSquare(el) {
+  const name = squareName(el);
+  if (!name || !current) return;
+  const moves = current.moves.map((m) => m.text);
+  const matching = (prefix) => moves.filter((t) => t.startsWith(prefix));
+  picked.push(name);
+  if (!matching(picked.join("")).length) picked = [name];
+  if (!matching(picked.join("")).length) picked = [];
+  const candidates = matching(picked.join(""));
+  for (const sq of $("board").querySelectorAll(".square")) {
+    sq.classList.toggle("picked", picked.includes(squareName(sq)));
+  }
+  for (const b of $("moves").children) {
+    b.classList.toggle("candidate", picked.length > 0 && candidates.includes(b.dataset.move));
+  }
+  const exact = candidates.filter((t) => t === picked.join(""));
+  if (candidates.length === 1 && picked.length > 1) select(candidates[0]);
+  else if (exact.length === 1 && candidates.length === 1) select(exact[0]);
+  else select(null);
+}
+
+function render(state) {
+  current = state.puzzle;
+  selected = null;
+  picked = [];
+  $("error").textContent = "";
+  for (const id of ["choose", "review", "done"]) $(id).hidden = true;
+  if (state.finished) {
+    $("progress").textContent = "Finished";
+    $("instructions").textContent = "";
+    $("board").innerHTML = "";
+    $("done").hidden = false;
+    return;
+  }
+  const p = current;
+  $("progress").textContent = "Phase " + state.phase + " of 3 - position " + p.number + " of " + p.total;
+  $("instructions").textContent = INSTRUCTIONS[state.phase];
+  $("board").innerHTML = p.svg;
+  if (state.phase === 2) {
+    $("your-move").textContent = p.your_move || "-";
+    $("solution").textContent = p.solution;
+    $("line").textContent = p.line.join(" ");
+    $("review").hidden = false;
+    return;
+  }
+  const box = $("moves");
+  box.replaceChildren();
+  for (const m of p.moves) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = m.text;
+    b.dataset.move = m.text;
+    b.addEventListener("click", () => select(m.text));
+    box.appendChild(b);
+  }
+  for (const sq of $("board").querySelectorAll(".square")) {
+    sq.addEventListener("click", () => pickSquare(sq));
+  }
+  select(null);
+  $("choose").hidden = false;
+}
+
+async function act(request) {
+  if (busy) return;
+  busy = true;
+  try {
+    render((await request()).state);
+  } catch (e) {
+    $("error").textContent = e.message;
+  } finally {
+    busy = false;
+  }
+}
+
+$("submit").addEventListener("click", () => act(() =>
+  call("POST", api + "/answers", { puzzle_id: current.id, move: selected })));
+$("confirm").addEventListener("click", () => act(() =>
+  call("POST", api + "/reviews", { puzzle_id: current.id })));
+act(async () => ({ state: await call("GET", api) }));
+"""
+
+ADMIN_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Study admin</title><link rel="stylesheet" href="/static/study.css"></head>
+<body>
+<h1>Study admin</h1>
+<p id="about"></p>
+<p><a id="scores-csv" href="#">Scores (CSV)</a> | <a id="answers-csv" href="#">Answers (CSV)</a></p>
+<h2>Arms</h2>
+<p>Gain = phase 3 rate - phase 1 rate, over participants who finished; control concepts failed a filter.</p>
+<table id="arms"></table>
+<h2>Concepts</h2>
+<table id="concepts"></table>
+<h2>Participants</h2>
+<form id="add">
+  <label>New links: <input id="count" type="number" min="1" max="1000" value="1"></label>
+  <label>Label: <input id="label" maxlength="200"></label>
+  <button type="submit">Create</button>
+</form>
+<p class="error" id="error" role="alert"></p>
+<table id="participants"></table>
+<script src="/static/admin.js"></script>
+</body></html>
+"""
+
+ADMIN_JS = r"""
+"use strict";
+const adminToken = new URLSearchParams(location.search).get("token") || "";
+const $ = (id) => document.getElementById(id);
+const pct = (v) => (v === null || v === undefined) ? "-" : (100 * v).toFixed(1) + "%";
+const num = (v) => (v === null || v === undefined) ? "-" : (Math.round(v * 100) / 100).toString();
+const score = (s) => s.solved + "/" + s.total + (s.answered < s.total ? " (" + s.answered + " answered)" : "");
+
+async function call(method, url, body) {
+  const options = { method, headers: { "X-Admin-Token": adminToken } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  const data = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function table(id, header, rows) {
+  const t = $(id);
+  t.replaceChildren();
+  const head = t.insertRow();
+  for (const h of header) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    head.appendChild(th);
+  }
+  for (const row of rows) {
+    const tr = t.insertRow();
+    for (const cell of row) {
+      const td = tr.insertCell();
+      if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell;
+    }
+  }
+}
+
+function link(path) {
+  const code = document.createElement("code");
+  code.textContent = location.origin + path;
+  return code;
+}
+
+async function load() {
+  const data = await call("GET", "/api/admin/summary");
+  $("about").textContent = "Domain " + data.domain + ": " + data.counts.participants + " participants, "
+    + data.counts.answers + " answers, " + data.counts.reviews + " phase-2 confirmations.";
+  const q = "?token=" + encodeURIComponent(adminToken);
+  $("scores-csv").href = "/api/admin/scores.csv" + q;
+  $("answers-csv").href = "/api/admin/answers.csv" + q;
+  table("arms", ["arm", "finished", "phase 1", "phase 3", "gain", "gain (puzzles per concept)"],
+    Object.entries(data.arms).map(([arm, a]) => [arm, a.finished, pct(a.mean_phase1), pct(a.mean_phase3),
+      pct(a.mean_gain), num(a.mean_gain_per_concept)]));
+  table("concepts", ["concept", "arm", "finished", "mean gain", "mean gain (puzzles)"],
+    data.concepts.map((c) => [c.concept, c.control ? "control" : "concepts", c.finished,
+      pct(c.mean_gain), num(c.mean_gain_puzzles)]));
+  const arms = Object.keys(data.arms);
+  const header = ["id", "label", "link", "phase"];
+  for (const arm of arms) header.push(arm + " phase 1", arm + " phase 3", arm + " gain");
+  table("participants", header, data.participants.map((p) => {
+    const row = [p.id, p.label, link(p.link), p.finished ? "done" : p.phase];
+    for (const arm of arms) {
+      const a = p.arms[arm];
+      row.push(score(a.phase1), score(a.phase3), pct(a.gain));
+    }
+    return row;
+  }));
+}
+
+$("add").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await call("POST", "/api/admin/participants",
+      { count: Number($("count").value), label: $("label").value });
+    $("error").textContent = "";
+    await load();
+  } catch (e) {
+    $("error").textContent = e.message;
+  }
+});
+load().catch((e) => { $("error").textContent = e.message; });
+"""
