@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml plugins/chess/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[torch,dev]' -e plugins/chess
+	$(BIN)/python -m pip install --quiet -e '.[torch,study,dev]' -e plugins/chess
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
-from fastapi.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # starlette's notice about its test client's HTTP library
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402
 
 from conceptlab.plugins import get_registry  # noqa: E402
 from conceptlab.study import ConceptPuzzles, Puzzle, PuzzleSet, StudyStore, write_puzzle_set  # noqa: E402
@@ -170,7 +173,7 @@ def test_bad_input_is_refused_and_nothing_stored(study: tuple[StudyStore, TestCl
     store, client = study
     token = new_link(client)
     puzzle = client.get(f"/api/p/{token}").json()["puzzle"]
-    phase3 = store.puzzles(3)[0].id
+    phase3 = store.puzzles(3)[0]
     occupied = next(i for i, ch in enumerate(puzzle["state"]) if ch != ".")
     cases = [
         (f"/api/p/forged{token[6:]}/answers", {"puzzle_id": puzzle["id"], "move": "2"}, 404, "no participant"),
@@ -178,7 +181,7 @@ def test_bad_input_is_refused_and_nothing_stored(study: tuple[StudyStore, TestCl
         (f"/api/p/{token}/answers", {"puzzle_id": puzzle["id"], "move": "e2e4"}, 422, "'e2e4'"),
         (f"/api/p/{token}/answers", {"puzzle_id": 987654, "move": "2"}, 404, "987654"),
         (f"/api/p/{token}/answers", {"puzzle_id": "x1", "move": "2"}, 422, "'x1'"),
-        (f"/api/p/{token}/answers", {"puzzle_id": phase3, "move": puzzle["moves"][0]["text"]}, 409, "phase 1 is open"),
+        (f"/api/p/{token}/answers", {"puzzle_id": phase3.id, "move": phase3.puzzle.solution}, 409, "phase 1 is open"),
         (f"/api/p/{token}/reviews", {"puzzle_id": puzzle["id"]}, 409, "phase 1 is open"),
         (f"/api/p/{token}/answers", {"puzzle_id": puzzle["id"], "move": "2", "solved": True}, 422, "solved"),
     ]
@@ -186,8 +189,8 @@ def test_bad_input_is_refused_and_nothing_stored(study: tuple[StudyStore, TestCl
         response = client.post(url, json=body)
         assert response.status_code == status, (url, body, response.text)
         assert quoted in response.json()["error"], response.json()
-    assert client.get(f"/api/p/{token}/puzzles/{phase3}/moves").status_code == 409
-    assert client.get(f"/p/not-a-token").status_code == 404
+    assert client.get(f"/api/p/{token}/puzzles/{phase3.id}/moves").status_code == 409
+    assert client.get("/p/not-a-token").status_code == 404
     assert client.get("/api/admin/summary").status_code == 401
     assert client.get("/api/admin/summary", headers={"X-Admin-Token": "guess"}).json()["error"] == "wrong admin token"
     assert client.post("/api/admin/participants", json={"count": 5}).status_code == 401

@@ -90,6 +90,10 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
 
     add_bench_commands(bench_cmds)
 
+    from conceptlab.study.commands import add_study_commands
+
+    add_study_commands(commands)
+
     registry.hook.add_cli_commands(commands=commands)
     return parser
 

@@ -166,10 +166,14 @@ class RunDir:
         return path
 
     def artifacts(self) -> dict[str, bytes]:
-        """Every artifact (relative path -> bytes), manifests excluded: what a resume must reproduce."""
+        """Every stage artifact (relative path -> bytes): what a resume must reproduce.
+
+        Manifests (timings) and the report (written on request) are not artifacts.
+        """
         out = {}
         for file in sorted(self.path.rglob("*")):
-            if file.is_file() and file.name != MANIFEST and not file.name.startswith("."):
+            skip = file.name in (MANIFEST, "report.html") or file.name.startswith(".")
+            if file.is_file() and not skip:
                 out[str(file.relative_to(self.path))] = file.read_bytes()
         return out
 

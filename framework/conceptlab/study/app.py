@@ -102,10 +102,11 @@ class _Study:
     # -- participant views -------------------------------------------------------
     def moves(self, puzzle: StoredPuzzle) -> list[dict[str, Any]]:
         state = self.domain.from_text(puzzle.puzzle.state)
-        return [
+        moves = [
             {"text": self.domain.action_to_text(state, a), "action": int(a)}
             for a in self.domain.legal_actions(state)
         ]
+        return sorted(moves, key=lambda m: m["text"])
 
     def puzzle_view(self, puzzle: StoredPuzzle, progress: Progress) -> dict[str, Any]:
         phase = progress.phase

@@ -67,11 +67,17 @@ class MatchResult:
 
     def describe(self) -> str:
         """Two lines for a person."""
-        return (
+        head = (
             f"score {self.score:.3f} over {self.games} games (+{self.wins} ={self.draws} -{self.losses}) "
             f"against Stockfish UCI_Elo {self.opponent_elo}\n"
-            f"Elo estimate {self.elo:.0f} (95% CI {self.elo_low:.0f} .. {self.elo_high:.0f})"
         )
+        if not math.isfinite(self.elo):
+            side = "below" if self.elo < 0 else "above"
+            return head + (
+                f"Elo estimate unbounded: every game was {'lost' if self.elo < 0 else 'won'}, so the agent is far "
+                f"{side} {self.opponent_elo}; play a {'weaker' if self.elo < 0 else 'stronger'} opponent"
+            )
+        return head + f"Elo estimate {self.elo:.0f} (95% CI {self.elo_low:.0f} .. {self.elo_high:.0f})"
 
 
 def summarise(scores: Sequence[float], opponent_elo: int) -> MatchResult:

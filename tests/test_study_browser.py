@@ -1,0 +1,110 @@
+"""A headless browser clicks through the three phases of the study and opens the admin page.
+
+Needs Playwright for Python and Debian's Chromium at /usr/bin/chromium
+(``apt-get install chromium``; ``playwright install`` is not used); skips without them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if shutil.which(CHROMIUM) is None:
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+uvicorn = pytest.importorskip("uvicorn")
+
+from conceptlab.study import ConceptPuzzles, Puzzle, PuzzleSet, StudyStore, load_puzzle_set, write_puzzle_set  # noqa: E402
+from conceptlab.study.app import create_app  # noqa: E402
+from conceptlab.testing.tictactoe import Board, TicTacToe, winner  # noqa: E402
+from conceptlab.values import Action  # noqa: E402
+
+ADMIN = "browser-admin"
+POSITIONS = ["XX.OO....", "...XX.OO.", "XO.XO....", ".XO.XO..."]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+class ClickableTicTacToe(TicTacToe):
+    """Tic-tac-toe drawn with one ``class="square light <cell>"`` element per cell, as chess boards are."""
+
+    def render_svg(self, state: Board, arrows: Sequence[tuple[Action, str]] = ()) -> str:
+        cells = "".join(
+            f'<rect class="square light {i}" x="{40 * (i % 3)}" y="{40 * (i // 3)}" width="38" height="38" '
+            f'fill="#eee"/><text x="{40 * (i % 3) + 12}" y="{40 * (i // 3) + 27}">{".XO"[c]}</text>'
+            for i, c in enumerate(state)
+        )
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="120">{cells}</svg>'
+
+
+@pytest.fixture()
+def served(tmp_path: Path) -> Iterator[tuple[str, StudyStore]]:
+    domain = ClickableTicTacToe()
+
+    def puzzle(text: str) -> Puzzle:
+        state = domain.from_text(text)
+        win = next(a for a in domain.legal_actions(state) if winner(domain.apply(state, a)))
+        return Puzzle(text, str(win), win, (str(win),), 1.0)
+
+    concept = ConceptPuzzles("rows", False, tuple(map(puzzle, POSITIONS[:2])), tuple(map(puzzle, POSITIONS[2:])))
+    root = write_puzzle_set(tmp_path / "puzzles", PuzzleSet("tictactoe", (concept,)))
+    store = StudyStore.create(tmp_path / "study.db", load_puzzle_set(root, domain))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(store, domain, ADMIN), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the study server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", store
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_participant_clicks_through_three_phases(served: tuple[str, StudyStore]) -> None:
+    base, store = served
+    token = store.add_participants(1)[0].token
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/p/{token}")
+            progress = page.locator("#progress")
+            chosen = []
+            for number in (1, 2):  # phase 1: click the agent's square on the board
+                sync_api.expect(progress).to_have_text(f"Phase 1 of 3 - position {number} of 2")
+                state = page.evaluate("() => current.state")
+                move = next(p.puzzle.solution for p in store.puzzles(1) if p.puzzle.state == state)
+                page.locator(f'#board rect[class~="{move}"]').click()
+                sync_api.expect(page.locator("#selected")).to_have_text(move)
+                page.click("#submit")
+                chosen.append(move)
+            for number in (1, 2):  # phase 2: the agent's move is shown; confirm
+                sync_api.expect(progress).to_have_text(f"Phase 2 of 3 - position {number} of 2")
+                sync_api.expect(page.locator("#solution")).not_to_be_empty()
+                page.click("#confirm")
+            for number in (1, 2):  # phase 3: choose with the move buttons
+                sync_api.expect(progress).to_have_text(f"Phase 3 of 3 - position {number} of 2")
+                page.locator("#moves button").first.click()
+                page.click("#submit")
+            sync_api.expect(page.locator("#done")).to_be_visible()
+
+            admin = browser.new_page()
+            admin.goto(f"{base}/admin?token={ADMIN}")
+            sync_api.expect(admin.locator("#participants tr")).to_have_count(2)
+            sync_api.expect(admin.locator("#participants")).to_contain_text("2/2")
+        finally:
+            browser.close()
+    assert store.counts() == {"participants": 1, "answers": 4, "reviews": 2}
+    assert sorted(a.move for a in store.answers() if store.puzzle(a.puzzle_id).phase == 1) == sorted(chosen)
