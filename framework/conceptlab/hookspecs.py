@@ -125,5 +125,6 @@ def add_cli_commands(commands: argparse._SubParsersAction) -> None:  # type: ign
     Called once while the parser is built. Add a parser with
     ``commands.add_parser(name, help=...)`` and set ``func`` with
     ``parser.set_defaults(func=callable)``; the callable takes the parsed
-    ``argparse.Namespace`` and returns an exit code.
+    ``argparse.Namespace`` and the :class:`~conceptlab.plugins.Registry`, and
+    returns an exit code.
     """

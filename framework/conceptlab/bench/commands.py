@@ -18,6 +18,7 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("spec", help="a spec naming the domain, agent and search to measure")
     p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
     p.add_argument("--positions", type=int, default=8, help="root positions searched")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_search)
 
@@ -46,7 +47,7 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
     from conceptlab.pipeline import Components
     from conceptlab.spec import load_spec, resolve_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, args.set)
     components = Components(resolve_spec(spec, registry, source=args.spec), registry)
     agent = components.agent(args.checkpoint) if args.checkpoint else components.new_agent(spec.seed)
     figures = bench_search(
@@ -64,5 +65,7 @@ def _cmd_bench_mine(args: argparse.Namespace, registry: Registry) -> int:
 
     from conceptlab.bench.mine import bench_mine
 
-    figures = bench_mine(dim=args.dim, pairs=args.pairs, rng=np.random.default_rng(0))
+    figures = bench_mine(
+        dim=args.dim, pairs=args.pairs, concepts=args.concepts, rng=np.random.default_rng(0)
+    )
     return _emit(figures, args.json_path)
