@@ -12,8 +12,8 @@ from typing import Any
 from conceptlab.interfaces import NoveltyContext
 from conceptlab.pipeline import StageContext
 from conceptlab.stages.common import load_activations, record_layers
-from conceptlab.stages.mine import concept_from_record, load_candidates
-from conceptlab.stages.teach import verdict_json
+from conceptlab.stages.mine import load_candidates
+from conceptlab.stages.teach import assess_concepts
 
 __all__ = ["run_novelty"]
 
@@ -42,15 +42,7 @@ def run_novelty(ctx: StageContext) -> dict[str, Any]:
     )
     flt = ctx.components.novelty
     flt.prepare(context, ctx.rng("prepare"))
-    concepts = [concept_from_record(r, ctx.spec.name) for r in records]
-
-    def assess(index: int) -> dict[str, Any]:
-        return verdict_json(flt.assess(concepts[index], ctx.rng("assess", concepts[index].id)))
-
-    verdicts = ctx.units("verdicts", assess, list(range(len(concepts))), in_process=True,
-                         desc="novelty")
-    ctx.write_json("summary.json", verdicts)
-    passed = sum(1 for v in verdicts if v["passed"])
+    verdicts, passed = assess_concepts(ctx, flt, records, "novelty")
     return {
         "assessed": len(verdicts),
         "novel": passed,

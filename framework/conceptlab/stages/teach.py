@@ -14,7 +14,7 @@ from conceptlab.pipeline import StageContext
 from conceptlab.stages.common import checkpoint_series, load_activations, record_layers
 from conceptlab.stages.mine import concept_from_record, load_candidates
 
-__all__ = ["run_teach", "verdict_json"]
+__all__ = ["assess_concepts", "run_teach", "verdict_json"]
 
 
 def verdict_json(verdict: Any) -> dict[str, Any]:
@@ -23,6 +23,23 @@ def verdict_json(verdict: Any) -> dict[str, Any]:
         "concept_id": verdict.concept_id, "filter": verdict.filter, "passed": bool(verdict.passed),
         "scores": {k: float(v) for k, v in verdict.scores.items()}, "reason": verdict.reason,
     }
+
+
+def assess_concepts(
+    ctx: StageContext, flt: Any, records: list[dict[str, Any]], desc: str
+) -> tuple[list[dict[str, Any]], int]:
+    """Run a prepared filter on each candidate record as a unit; write ``summary.json``.
+
+    Returns the verdicts (as JSON data, in order) and how many passed.
+    """
+    concepts = [concept_from_record(r, ctx.spec.name) for r in records]
+
+    def assess(index: int) -> dict[str, Any]:
+        return verdict_json(flt.assess(concepts[index], ctx.rng("assess", concepts[index].id)))
+
+    verdicts = ctx.units("verdicts", assess, list(range(len(concepts))), in_process=True, desc=desc)
+    ctx.write_json("summary.json", verdicts)
+    return verdicts, sum(1 for v in verdicts if v["passed"])
 
 
 def run_teach(ctx: StageContext) -> dict[str, Any]:
@@ -50,15 +67,7 @@ def run_teach(ctx: StageContext) -> dict[str, Any]:
     )
     flt = comps.teachability
     flt.prepare(context, ctx.rng("prepare"))
-    concepts = [concept_from_record(r, ctx.spec.name) for r in candidates]
-
-    def assess(index: int) -> dict[str, Any]:
-        return verdict_json(flt.assess(concepts[index], ctx.rng("assess", concepts[index].id)))
-
-    verdicts = ctx.units("verdicts", assess, list(range(len(concepts))), in_process=True,
-                         desc="teachability")
-    ctx.write_json("summary.json", verdicts)
-    passed = sum(1 for v in verdicts if v["passed"])
+    verdicts, passed = assess_concepts(ctx, flt, candidates, "teachability")
     return {
         "assessed": len(verdicts),
         "teachable": passed,
