@@ -7,9 +7,6 @@ Needs Playwright for Python and Debian's Chromium at /usr/bin/chromium
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -23,6 +20,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from conceptlab.study import ConceptPuzzles, Puzzle, PuzzleSet, StudyStore, load_puzzle_set, write_puzzle_set  # noqa: E402
 from conceptlab.study.app import create_app  # noqa: E402
+from conceptlab.testing.harness import serve_app  # noqa: E402
 from conceptlab.testing.tictactoe import Board, TicTacToe, winner  # noqa: E402
 from conceptlab.values import Action  # noqa: E402
 
@@ -56,20 +54,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, StudyStore]]:
     concept = ConceptPuzzles("rows", False, tuple(map(puzzle, POSITIONS[:2])), tuple(map(puzzle, POSITIONS[2:])))
     root = write_puzzle_set(tmp_path / "puzzles", PuzzleSet("tictactoe", (concept,)))
     store = StudyStore.create(tmp_path / "study.db", load_puzzle_set(root, domain))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(store, domain, ADMIN), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the study server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(create_app(store, domain, ADMIN)) as base:
+        yield base, store
 
 
 def test_a_participant_clicks_through_three_phases(served: tuple[str, StudyStore]) -> None:

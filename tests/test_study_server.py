@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +20,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from conceptlab.study import ConceptPuzzles, Puzzle, PuzzleSet, StudyStore, load_puzzle_set, write_puzzle_set  # noqa: E402
 from conceptlab.study.app import create_app  # noqa: E402
+from conceptlab.testing.harness import free_port, serve_app  # noqa: E402
 from conceptlab.testing.tictactoe import TicTacToe, winner  # noqa: E402
 
 ADMIN = "load-admin"
@@ -47,28 +46,11 @@ def build_study(tmp_path: Path) -> StudyStore:
     return StudyStore.create(tmp_path / "study.db", load_puzzle_set(root, domain))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[tuple[str, StudyStore]]:
     store = build_study(tmp_path)
-    port = free_port()
-    config = uvicorn.Config(create_app(store, TicTacToe(), ADMIN), host="127.0.0.1", port=port,
-                            log_level="warning", limit_concurrency=200)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the study server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(create_app(store, TicTacToe(), ADMIN), limit_concurrency=200) as base:
+        yield base, store
 
 
 def participant(base: str, token: str) -> tuple[dict[int, str], list[float]]:

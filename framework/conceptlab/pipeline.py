@@ -75,6 +75,11 @@ class Components:
     def search(self) -> Search[Any]:
         return self._make("search", self.domain)
 
+    @functools.cached_property
+    def layer_names(self) -> tuple[str, ...]:
+        """The agent's layer names (from one freshly built agent)."""
+        return tuple(self.new_agent(0).layer_names)
+
     def new_agent(self, seed: int) -> Agent[Any]:
         """A freshly initialised agent (weights seeded by ``seed``)."""
         return self._make("agent", self.domain, seed=seed)

@@ -21,7 +21,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -177,7 +177,3 @@ class RunDir:
                 out[str(file.relative_to(self.path))] = file.read_bytes()
         return out
 
-
-def stage_record(started: float, **fields: Any) -> Mapping[str, Any]:
-    """A manifest record for a stage that started at ``started`` (``time.time()``)."""
-    return {"seconds": round(time.time() - started, 3), **fields}

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from conceptlab.errors import ComponentError
-from conceptlab.interfaces import Agent
 from conceptlab.pipeline import StageContext, components_for
 from conceptlab.rundir import read_json
 from conceptlab.values import CheckpointInfo
@@ -45,10 +44,10 @@ def checkpoint_series(ctx: StageContext) -> list[CheckpointInfo]:
     return series
 
 
-def default_layers(agent: Agent[Any]) -> list[str]:
-    """The agent's last torso layer: the last named layer that is not a head."""
-    torso = [name for name in agent.layer_names if "head" not in name]
-    return [torso[-1] if torso else agent.layer_names[-1]]
+def default_layers(layer_names: Sequence[str]) -> list[str]:
+    """The last torso layer: the last named layer that is not a head."""
+    torso = [name for name in layer_names if "head" not in name]
+    return [torso[-1] if torso else layer_names[-1]]
 
 
 def record_layers(ctx: StageContext) -> list[str]:
@@ -56,7 +55,7 @@ def record_layers(ctx: StageContext) -> list[str]:
     layers = ctx.spec.stages.collect.layers
     if layers:
         return list(layers)
-    return default_layers(ctx.components.new_agent(0))
+    return default_layers(ctx.components.layer_names)
 
 
 def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:

@@ -2,18 +2,57 @@
 
 :func:`run_cli` runs the ``conceptlab`` command in a subprocess;
 :func:`install_plugin` builds and installs a throwaway plugin package into a
-folder, for ``PYTHONPATH``.
+folder, for ``PYTHONPATH``; :func:`free_port` and :func:`serve_app` run a web app
+on loopback for the length of a test.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-__all__ = ["install_plugin", "run_cli"]
+__all__ = ["free_port", "install_plugin", "run_cli", "serve_app"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_app(app: Any, *, port: int | None = None, **config: Any) -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn on 127.0.0.1 in a thread; yield its base URL.
+
+    ``config`` goes to ``uvicorn.Config``. The server is stopped on exit.
+    """
+    import uvicorn
+
+    port = port or free_port()
+    config.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the server on port {port} did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def install_plugin(target: Path, dist: str, module: str, code: str, entry_point: str) -> Path:
