@@ -13,14 +13,16 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 # torch is installed first and pinned: any looser requirement pulls several GB of CUDA packages.
-$(STAMP): pyproject.toml plugins/chess/pyproject.toml
+$(STAMP): pyproject.toml plugins/chess/pyproject.toml plugins/openspiel/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[torch,study,dev]' -e plugins/chess
+	$(BIN)/python -m pip install --quiet -e '.[torch,study,dev,ray]' -e plugins/chess -e plugins/openspiel
 	touch $(STAMP)
 
+# The demo's human reference games: Debian's gnuchess-book, installed here when missing (as root).
 demo: $(STAMP)
+	bash scripts/install-demo-data.sh
 	$(BIN)/conceptlab run specs/chess-quick.toml --out $(RUN) --resume
 	$(BIN)/conceptlab report $(RUN)
 	@echo
@@ -28,7 +30,10 @@ demo: $(STAMP)
 	@echo "Puzzle sets: $(RUN)/export/puzzles"
 	@echo "Study:       $(BIN)/conceptlab study serve --puzzles $(RUN)/export/puzzles --db study.sqlite"
 
+# The browser test drives Debian's Chromium: installed here when missing (as root; otherwise the
+# script says how, and the test says why it skipped).
 test: $(STAMP)
+	bash scripts/install-test-browser.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -204,6 +204,24 @@ def test_bench_mine_times_both_backends_on_the_same_programs() -> None:
         bench_mine(dim=8, pairs=4, rng=np.random.default_rng(0), concepts=1)
 
 
+def test_bench_teach_times_the_specs_filter_with_the_specs_agent() -> None:
+    from pathlib import Path
+
+    from conceptlab.bench.mine import bench_teach
+    from conceptlab.pipeline import Components
+    from conceptlab.spec import load_spec, resolve_spec
+
+    registry = get_registry()
+    spec = load_spec(Path(__file__).resolve().parents[1] / "specs" / "tictactoe-tiny.toml")
+    components = Components(resolve_spec(spec, registry), registry)
+    figures = bench_teach(components, rng=np.random.default_rng(0), concepts=1, pool_size=16)
+    assert figures["teach_s_per_concept"] > 0 and figures["teach_pool"] == 16
+    assert figures["teach_layer"] == "block0" and figures["teach_dim"] == 72
+    assert figures["teach_agent"].startswith("pvnet") and figures["teach_filter"].startswith("kl-student")
+    with pytest.raises(ParamsError, match="concepts >= 1"):
+        bench_teach(components, rng=np.random.default_rng(0), concepts=0)
+
+
 @pytest.mark.parametrize("miner", _all_miners(), ids=lambda m: f"{m.name}")
 def test_every_miner_honours_the_miner_contract(miner: ConceptMiner) -> None:
     from conceptlab.testing.contract import check_miner

@@ -101,3 +101,11 @@ def test_hash_is_stable_and_sensitive():
     b = spec_from_dict({"agent": {"name": "y"}, "domain": {"name": "x"}, "name": "t"})
     c = spec_from_dict({"name": "t", "domain": {"name": "x"}, "agent": {"name": "y"}, "seed": 1})
     assert spec_hash(a) == spec_hash(b) != spec_hash(c)
+
+
+def test_hash_ignores_the_executor():
+    """Where units run never changes what they compute, so a run may resume elsewhere."""
+    base = {"name": "t", "domain": {"name": "x"}, "agent": {"name": "y"}}
+    local = spec_from_dict({**base, "executor": {"name": "local", "workers": 2}})
+    serial = spec_from_dict({**base, "executor": {"name": "serial"}})
+    assert spec_hash(local) == spec_hash(serial)

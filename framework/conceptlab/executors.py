@@ -3,7 +3,9 @@
 Stages hand an executor a top-level function and a list of picklable payloads;
 the executor yields ``(index, result)`` pairs as units finish, in any order.
 Stages write each result under its index, so the order of completion never
-changes what ends up on disk. A Ray executor implements the same interface.
+changes what ends up on disk. :class:`RayExecutor` runs the same units as Ray
+tasks, on a local Ray instance or on an existing cluster (``ray`` is optional:
+``pip install 'conceptlab[ray]'``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
-from conceptlab.errors import SpecError
+from conceptlab.errors import ComponentError, SpecError
 from conceptlab.spec import EXECUTORS, ExecutorSpec
 
-__all__ = ["Executor", "LocalExecutor", "SerialExecutor", "make_executor"]
+__all__ = ["Executor", "LocalExecutor", "RayExecutor", "SerialExecutor", "make_executor", "require_ray"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -119,6 +121,132 @@ class LocalExecutor(Executor):
             self._pool = None
 
 
+RAY_INSTALL_HINT = "pip install 'conceptlab[ray]'"
+"""How to install the optional Ray dependency."""
+
+
+def require_ray() -> Any:
+    """The ray module; a :class:`ComponentError` naming the pip extra when it is missing."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ComponentError(
+            f"executor 'ray' needs the ray package, which is not installed ({exc}); "
+            f"install it with: {RAY_INSTALL_HINT}"
+        ) from None
+    return ray
+
+
+def _ray_unit(fn: Callable[[T], R], payload: T) -> R:
+    """One unit inside a Ray worker, with one numeric thread (the cluster supplies the parallelism)."""
+    _init_worker()
+    return fn(payload)
+
+
+class RayExecutor(Executor):
+    """Units of work as Ray tasks: on a local Ray instance, or on an existing cluster.
+
+    Each unit is one task needing one CPU. A task whose worker process dies (killed,
+    out of memory, node lost) is rerun up to ``max_retries`` times; an exception
+    raised by the unit itself is not retried and propagates, as with the other
+    executors. Results come back to this process, which writes them, so a retried
+    unit is written once: nothing is duplicated or lost.
+
+    Args:
+        address: Cluster to join (``"auto"``, ``"ray://head:10001"``); None starts a
+            local instance (or uses the one this process already started).
+        workers: Units in flight at once (default: the cluster's CPUs).
+        num_cpus: CPUs of a local instance started here (default: all).
+        max_retries: Reruns of a unit whose worker died.
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        num_cpus: int | None = None,
+        max_retries: int = 3,
+    ) -> None:
+        self._ray = require_ray()
+        self.address = address
+        self.workers = workers
+        self.num_cpus = num_cpus
+        self.max_retries = max_retries
+        self._started_here = False
+        self._remote: Any = None
+
+    def _connect(self) -> Any:
+        ray = self._ray
+        if not ray.is_initialized():
+            env = {"env_vars": {"OMP_NUM_THREADS": "1"}}
+            try:
+                if self.address is None:
+                    ray.init(num_cpus=self.num_cpus, include_dashboard=False,
+                             runtime_env=env, log_to_driver=False)
+                else:
+                    ray.init(address=self.address, runtime_env=env, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = self.address or "a local instance"
+                raise ComponentError(f"executor 'ray': cannot start or join {where}: {exc}") from None
+            self._started_here = True
+        if self._remote is None:
+            self._remote = ray.remote(num_cpus=1, max_retries=self.max_retries,
+                                      retry_exceptions=False)(_ray_unit)
+        return ray
+
+    def in_flight(self) -> int:
+        """Units run at once: ``workers``, else the cluster's CPUs."""
+        return self.workers or self._cluster_cpus()
+
+    def _cluster_cpus(self) -> int:
+        return max(1, int(self._connect().cluster_resources().get("CPU", 1)))
+
+    def imap(self, fn: Callable[[T], R], payloads: Sequence[T]) -> Iterator[tuple[int, R]]:
+        if not payloads:
+            return
+        ray = self._connect()
+        limit = self.in_flight()
+        # Ray starts a queued task as soon as a CPU is free, so units are queued ahead
+        # (hiding the round trip to this process) only when every CPU may be used;
+        # with fewer workers than CPUs exactly ``workers`` units are submitted at a time.
+        if limit >= self._cluster_cpus():
+            limit *= 2
+        fn_ref = ray.put(fn)
+        pending: dict[Any, int] = {}
+        queue = iter(enumerate(payloads))
+
+        def submit() -> None:
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending[self._remote.remote(fn_ref, nxt[1])] = nxt[0]
+
+        for _ in range(limit):
+            submit()
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    index = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        # the unit's own exception, re-raised as itself
+                        raise exc.as_instanceof_cause() from None
+                    yield index, result
+                    submit()
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)  # kill: interrupting a unit could leave a half-done import behind
+
+    def close(self) -> None:
+        if self._started_here and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._started_here = False
+        self._remote = None
+
+
 def make_executor(spec: ExecutorSpec) -> Executor:
     """The executor a spec asks for."""
     if spec.name == "serial":
@@ -127,6 +255,8 @@ def make_executor(spec: ExecutorSpec) -> Executor:
         if spec.workers == 1:
             return SerialExecutor()
         return LocalExecutor(spec.workers)
+    if spec.name == "ray":
+        return RayExecutor(spec.address, spec.workers, spec.num_cpus, spec.max_retries)
     raise SpecError(f"unknown executor {spec.name!r}; choose one of {', '.join(EXECUTORS)}")
 
 

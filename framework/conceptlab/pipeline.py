@@ -50,6 +50,7 @@ STAGE_NEEDS: Mapping[str, tuple[str, ...]] = {
     "novelty": ("collect", "mine", "teach"),
     "amplify": ("collect", "mine", "teach", "novelty"),
     "export": ("collect", "mine", "teach", "novelty", "amplify"),
+    "probe": ("train", "collect"),
 }
 """Stage -> the stages whose artifacts it reads."""
 

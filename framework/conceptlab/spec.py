@@ -36,10 +36,12 @@ __all__ = [
     "spec_hash",
 ]
 
-STAGES: tuple[str, ...] = ("train", "collect", "mine", "teach", "novelty", "amplify", "export")
-"""The pipeline's stages, in the order they run."""
+STAGES: tuple[str, ...] = (
+    "train", "collect", "mine", "teach", "novelty", "amplify", "export", "probe",
+)
+"""The pipeline's stages, in the order they run (``probe`` reads only train and collect)."""
 
-EXECUTORS: tuple[str, ...] = ("local", "serial")
+EXECUTORS: tuple[str, ...] = ("local", "serial", "ray")
 """Executor names a spec may choose."""
 
 
@@ -61,7 +63,20 @@ class ExecutorSpec(_Strict):
 
     name: str = Field(default="local", description=f"One of {', '.join(EXECUTORS)}.")
     workers: int | None = Field(
-        default=None, ge=1, description="Worker processes (default: the machine's cores)."
+        default=None, ge=1,
+        description="Worker processes, or with ray the units in flight at once "
+        "(default: the machine's cores; with ray, the cluster's CPUs).",
+    )
+    address: str | None = Field(
+        default=None,
+        description="ray only: the cluster to join ('auto', or 'ray://host:10001'); "
+        "None starts a local Ray instance.",
+    )
+    num_cpus: int | None = Field(
+        default=None, ge=1, description="ray only: CPUs of the local instance it starts (default: all)."
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="ray only: times a unit is rerun after its worker process dies."
     )
 
 
@@ -70,7 +85,8 @@ class TrainStage(_Strict):
 
     checkpoints: list[str] = Field(
         default_factory=list,
-        description="Existing checkpoint files, oldest first, the last being the final agent. "
+        description="Existing checkpoint files, oldest first, the last being the final agent, "
+        "or [\"shipped\"]: the series the agent's plugin ships. "
         "When given, no training happens and these are used as they are.",
     )
     iterations: int = Field(default=4, ge=1, description="Training iterations; one checkpoint each.")
@@ -162,6 +178,40 @@ class ExportStage(_Strict):
     )
 
 
+class ProbeStage(_Strict):
+    """Known concepts: validation of static concepts and sparse probes (what, when, where)."""
+
+    concepts: list[str] = Field(
+        default_factory=list, description="Known concepts to use (default: all the domain names)."
+    )
+    layers: list[str] = Field(
+        default_factory=list, description="Layers to validate and probe (default: every named layer)."
+    )
+    checkpoints: list[int] = Field(
+        default_factory=list,
+        description="Indices into the checkpoint series to probe (negative counts from the end; "
+        "default: every checkpoint). Validation always uses the final agent.",
+    )
+    positions: int = Field(
+        default=1000, ge=8, description="Pool positions (from the collect stage) labelled and used at most."
+    )
+    validation: Literal["miner", "probe"] = Field(
+        default="miner",
+        description="'miner': the spec's miner on static problems (Z+ vs Z-), scored by held-out "
+        "pair accuracy (v.z+ > v.z-); 'probe': a sparse logistic probe, held-out accuracy.",
+    )
+    test_fraction: float = Field(default=0.2, gt=0, lt=1, description="Share of positions held out.")
+    max_pairs: int = Field(default=500, ge=1, description="Training pairs per static problem at most.")
+    min_examples: int = Field(
+        default=10, ge=2,
+        description="Positions needed on each side of a concept (present / absent) to use it.",
+    )
+    probe_strength: float = Field(
+        default=0.01, gt=0, description="L1 strength of the probes (Lasso alpha, or 1/C for logistic)."
+    )
+    probe_max_iter: int = Field(default=1000, ge=1, description="Solver iterations per probe.")
+
+
 class Stages(_Strict):
     """Per-stage settings; every section is optional."""
 
@@ -172,6 +222,7 @@ class Stages(_Strict):
     novelty: NoveltyStage = Field(default_factory=NoveltyStage)
     amplify: AmplifyStage = Field(default_factory=AmplifyStage)
     export: ExportStage = Field(default_factory=ExportStage)
+    probe: ProbeStage = Field(default_factory=ProbeStage)
 
 
 class RunSpec(_Strict):
@@ -297,6 +348,11 @@ def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> Resolv
 
 
 def spec_hash(spec: RunSpec) -> str:
-    """SHA-256 of the spec's canonical JSON: two specs that mean the same hash the same."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the spec's canonical JSON: two specs that mean the same hash the same.
+
+    The ``executor`` section is left out: it decides where units run, never what
+    they compute, so a run started on one executor can be resumed on another.
+    """
+    content = spec.model_dump(mode="json", exclude={"executor"})
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -13,7 +13,7 @@ __all__ = ["add_bench_commands"]
 
 
 def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``bench search`` and ``bench mine``."""
+    """Register ``bench search``, ``bench mine`` and ``bench scale``."""
     p = commands.add_parser("search", help="batched search vs one-leaf search vs raw net throughput")
     p.add_argument("spec", help="a spec naming the domain, agent and search to measure")
     p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
@@ -26,8 +26,26 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("--dim", type=int, default=4096, help="activation dimension (the reference layer size)")
     p.add_argument("--pairs", type=int, default=100, help="constraint pairs per concept")
     p.add_argument("--concepts", type=int, default=3, help="concepts timed per backend")
+    p.add_argument(
+        "--spec", help="also time the spec's teachability filter with the spec's agent (teach_s_per_concept)"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
+    p.add_argument("--pool", type=int, help="pool positions for teaching (default: the spec's pool_size)")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_mine)
+
+    p = commands.add_parser(
+        "scale", help="self-play games/s on 1 and 2 Ray workers; novelty peak memory at two pool sizes"
+    )
+    p.add_argument("spec", help="a spec naming the domain, agent and search of the self-play games")
+    p.add_argument("--games", type=int, default=64, help="self-play games per timing")
+    p.add_argument("--repeats", type=int, default=3, help="timings per worker count (the best is kept)")
+    p.add_argument("--pool", type=int, default=8192, help="rows per side of the small novelty pool (large: 4x)")
+    p.add_argument("--dim", type=int, default=512, help="activation dimension of the novelty pools")
+    p.add_argument("--address", help="Ray cluster to join (default: a local instance of 2 CPUs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
+    p.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    p.set_defaults(func=_cmd_bench_scale)
 
 
 def _emit(figures: dict[str, Any], json_path: str | None) -> int:
@@ -67,5 +85,39 @@ def _cmd_bench_mine(args: argparse.Namespace, registry: Registry) -> int:
 
     figures = bench_mine(
         dim=args.dim, pairs=args.pairs, concepts=args.concepts, rng=np.random.default_rng(0)
+    )
+    if args.spec:
+        from conceptlab.bench.mine import bench_teach
+        from conceptlab.pipeline import Components
+        from conceptlab.spec import load_spec, resolve_spec
+
+        spec = load_spec(args.spec, args.set)
+        components = Components(resolve_spec(spec, registry, source=args.spec), registry)
+        figures.update(bench_teach(
+            components, rng=np.random.default_rng(spec.seed), concepts=args.concepts, pool_size=args.pool
+        ))
+    return _emit(figures, args.json_path)
+
+
+def _cmd_bench_scale(args: argparse.Namespace, registry: Registry) -> int:
+    import sys
+
+    from conceptlab.bench.scale import bench_scale
+    from conceptlab.errors import SpecError
+    from conceptlab.executors import require_ray
+    from conceptlab.spec import load_spec, resolve_spec
+
+    if min(args.games, args.repeats, args.pool, args.dim) < 1:
+        raise SpecError("bench scale: --games, --repeats, --pool and --dim must be >= 1")
+    spec = load_spec(args.spec, args.set)
+    resolve_spec(spec, registry, source=args.spec)
+    require_ray()  # one clear error before any work when ray is missing
+
+    def progress(message: str) -> None:
+        print(f"bench scale: {message}", file=sys.stderr, flush=True)
+
+    figures = bench_scale(
+        spec, games=args.games, repeats=args.repeats, pool=args.pool, dim=args.dim,
+        address=args.address, progress=progress,
     )
     return _emit(figures, args.json_path)

@@ -11,12 +11,20 @@ rollout activations of a given layer size; the chess reference layer is about
 * ``cvxpy_fresh_s_per_concept``: cvxpy compiling every program anew;
 * ``cvxpy_norm1_s`` (only with ``naive=True``): the textbook ``cp.norm1(v)``
   formulation, once - it hands the solver ``2 * dim`` extra epigraph rows.
+
+:func:`bench_teach` times the spec's teachability filter per concept
+(``teach_s_per_concept``) with the spec's agent (its net size, fresh weights), a
+pool of the spec's ``stages.collect.pool_size`` positions from random play, and
+random concept directions at the agent's last torso layer: the cost of the
+teaching procedure does not depend on what the weights have learned.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,9 +32,9 @@ import numpy as np
 from conceptlab.concepts.problems import dynamic_problem
 from conceptlab.errors import ParamsError
 from conceptlab.miners.convex import ConvexMiner
-from conceptlab.values import ConceptProblem
+from conceptlab.values import Concept, ConceptProblem
 
-__all__ = ["bench_mine", "synthetic_dynamic_problem"]
+__all__ = ["bench_mine", "bench_teach", "random_play_positions", "synthetic_dynamic_problem"]
 
 PLIES = 10
 """Length T of the synthetic chosen rollout."""
@@ -157,3 +165,97 @@ def bench_mine(
             teach_fn(vector)  # type: ignore[arg-type]
         figures["teach_s_per_concept"] = (time.perf_counter() - start) / len(vectors)
     return figures
+
+
+def random_play_positions(domain: Any, count: int, rng: np.random.Generator, max_moves: int = 80) -> list[Any]:
+    """``count`` distinct non-terminal states (by text form) from uniformly random games."""
+    found: dict[str, Any] = {}
+    attempts = 0
+    while len(found) < count:
+        attempts += 1
+        if attempts > 20 * count + 100:
+            raise ParamsError(f"random play found only {len(found)} distinct positions of {count}")
+        state = domain.opening_states(1, rng)[0]
+        for _ in range(max_moves):
+            if domain.is_terminal(state) or len(found) >= count:
+                break
+            found.setdefault(domain.to_text(state), state)
+            legal = domain.legal_actions(state)
+            state = domain.apply(state, int(legal[rng.integers(len(legal))]))
+    return list(found.values())
+
+
+def bench_teach(
+    components: Any,
+    *,
+    rng: np.random.Generator,
+    concepts: int = 3,
+    pool_size: int | None = None,
+    students: int = 2,
+) -> dict[str, Any]:
+    """Seconds per concept of the spec's teachability filter, with the spec's agent.
+
+    Args:
+        components: A :class:`conceptlab.pipeline.Components` (domain, agent, filter).
+        rng: Draws the pool, the concept directions and the filter's randomness.
+        concepts: Concepts assessed (each timed).
+        pool_size: Pool positions (default: the spec's ``stages.collect.pool_size``).
+        students: Checkpoints offered as candidate students (fresh weights each).
+
+    Returns:
+        ``teach_s_per_concept``, ``teach_prepare_s`` (loading the students, once per
+        run), ``teach_pool``, ``teach_layer``, ``teach_dim``, ``teach_agent`` (the
+        agent's name and params) and ``teach_filter``.
+
+    Raises:
+        ParamsError: An argument is out of range, or the agent cannot be saved.
+    """
+    from conceptlab.interfaces import TeachabilityContext
+    from conceptlab.stages.common import default_layers
+
+    spec = components.spec
+    pool_size = spec.stages.collect.pool_size if pool_size is None else pool_size
+    if concepts < 1 or pool_size < 2 or students < 1:
+        raise ParamsError(
+            f"bench_teach needs concepts >= 1, pool_size >= 2 and students >= 1 "
+            f"(got {concepts!r}, {pool_size!r}, {students!r})"
+        )
+    domain = components.domain
+    teacher = components.new_agent(spec.seed)
+    if not hasattr(teacher, "save"):
+        raise ParamsError(f"agent {spec.agent.name!r} cannot be saved, so it has no students to teach")
+    layer = default_layers(components.layer_names)[0]
+    pool = random_play_positions(domain, pool_size, rng)
+    acts = np.concatenate([
+        teacher.evaluate(pool[i:i + 256], [layer]).activations[layer].reshape(len(pool[i:i + 256]), -1)
+        for i in range(0, len(pool), 256)
+    ])
+    flt = components.teachability
+    with tempfile.TemporaryDirectory(prefix="conceptlab-bench-") as tmp:
+        series = [
+            components.new_agent(spec.seed + 1 + i).save(Path(tmp) / f"student-{i}.pt", step=i, games=0)
+            for i in range(students)
+        ]
+        context = TeachabilityContext(
+            domain=domain, teacher=teacher, checkpoints=series, pool_states=pool,
+            pool_activations={layer: acts},
+        )
+        start = time.perf_counter()
+        flt.prepare(context, rng)
+        prepare_s = time.perf_counter() - start
+        seconds = []
+        for i in range(concepts):
+            vector = rng.standard_normal(acts.shape[1]) / acts.shape[1]
+            concept = Concept(f"bench-{i}", layer, vector, provenance={}, metrics={})
+            start = time.perf_counter()
+            flt.assess(concept, rng)
+            seconds.append(time.perf_counter() - start)
+    return {
+        "teach_s_per_concept": float(np.mean(seconds)),
+        "teach_prepare_s": prepare_s,
+        "teach_pool": len(pool),
+        "teach_layer": layer,
+        "teach_dim": int(acts.shape[1]),
+        "teach_agent": f"{spec.agent.name} {spec.agent.params}",
+        "teach_filter": f"{spec.teachability.name} {spec.teachability.params}",
+    }

@@ -1,18 +1,26 @@
-"""The spectral novelty filter: is a concept better explained by the agent's games?"""
+"""The spectral novelty filter: is a concept better explained by the agent's games?
+
+The bases come from an exact SVD when a set fits in memory, and otherwise from a
+randomized SVD streamed over blocks of rows (:func:`randomized_right_basis`),
+whose memory does not grow with the number of rows, so the activation sets may
+be memory maps of pools larger than memory (:mod:`conceptlab.activations`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
+from conceptlab.activations import iter_row_chunks
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces import NoveltyContext, NoveltyFilter, StrictParams
 from conceptlab.values import Concept, Verdict
 
-__all__ = ["SpectralNoveltyFilter"]
+__all__ = ["SpectralNoveltyFilter", "randomized_right_basis"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class _LayerBases:
     rows_reference: int
     rows_used: int
     """Rows of each set the bases were computed from."""
+    randomized: bool = False
+    """Whether the bases came from the streamed randomized SVD (else the exact one)."""
 
 
 class SpectralNoveltyFilter(NoveltyFilter):
@@ -44,6 +54,9 @@ class SpectralNoveltyFilter(NoveltyFilter):
     rank, leaving out ``k`` equal to the dimension (where both projections are the
     identity and every score is zero); the decision rule is a parameter. When the
     two sets differ in size the larger is subsampled (recorded in the scores).
+    Sets too large for an exact SVD get the leading ``max_rank`` directions of a
+    streamed randomized SVD (:func:`randomized_right_basis`), so ``k`` stops at
+    ``max_rank`` for them.
     """
 
     name: ClassVar[str] = "spectral"
@@ -66,6 +79,25 @@ class SpectralNoveltyFilter(NoveltyFilter):
             default=None, ge=0,
             description="Singular values below rank_rtol * largest are dropped; None = "
             "numpy's matrix_rank default (largest * max(n, dim) * eps).",
+        )
+        svd: Literal["auto", "exact", "randomized"] = Field(
+            default="auto",
+            description="How the bases are computed: exact (the whole set in memory), randomized "
+            "(streamed over row blocks; memory independent of the rows), or auto (exact when a "
+            "set's float64 copy is at most exact_max_mb).",
+        )
+        exact_max_mb: float = Field(
+            default=512.0, gt=0, description="auto: the largest set (MB as float64) given an exact SVD."
+        )
+        max_rank: int = Field(
+            default=128, ge=1, description="randomized: leading directions kept per set (k stops here)."
+        )
+        oversample: int = Field(default=10, ge=0, description="randomized: extra random directions.")
+        power_iterations: int = Field(
+            default=4, ge=0, description="randomized: passes of A^T A that sharpen the subspace."
+        )
+        chunk_rows: int = Field(
+            default=2048, ge=1, description="randomized: rows read into memory at a time."
         )
 
     params: Params
@@ -97,21 +129,42 @@ class SpectralNoveltyFilter(NoveltyFilter):
                     f"{len(reference)} reference rows; both need some"
                 )
             used = min(len(agent), len(reference))
+            agent_rows = _subsample_index(len(agent), used, rng)
+            reference_rows = _subsample_index(len(reference), used, rng)
+            randomized = self._randomized(used, agent.shape[1])
             self._bases[layer] = _LayerBases(
-                agent=self._basis(_subsample(agent, used, rng)),
-                reference=self._basis(_subsample(reference, used, rng)),
+                agent=self._basis(agent, agent_rows, randomized, rng),
+                reference=self._basis(reference, reference_rows, randomized, rng),
                 rows_agent=len(agent), rows_reference=len(reference), rows_used=used,
+                randomized=randomized,
             )
 
-    def _basis(self, rows: np.ndarray) -> np.ndarray:
-        if self.params.center:
-            rows = rows - rows.mean(axis=0)
-        _, singular, vt = np.linalg.svd(rows, full_matrices=False)
+    def _randomized(self, rows: int, dim: int) -> bool:
+        if self.params.svd == "auto":
+            return rows * dim * 8 > self.params.exact_max_mb * 2**20
+        return self.params.svd == "randomized"
+
+    def _basis(
+        self, acts: np.ndarray, rows: np.ndarray | None, randomized: bool, rng: np.random.Generator
+    ) -> np.ndarray:
+        p = self.params
+        if randomized:
+            singular, vt = randomized_right_basis(
+                acts, p.max_rank, rng, rows=rows, center=p.center, oversample=p.oversample,
+                power_iterations=p.power_iterations, chunk_rows=p.chunk_rows,
+            )
+            shape = (len(acts) if rows is None else len(rows), acts.shape[1])
+        else:
+            matrix = np.asarray(acts if rows is None else acts[rows], dtype=np.float64)
+            if p.center:
+                matrix = matrix - matrix.mean(axis=0)
+            _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+            shape = matrix.shape
         if singular.size == 0 or singular[0] == 0.0:
             return vt[:0]
-        rtol = self.params.rank_rtol
+        rtol = p.rank_rtol
         if rtol is None:
-            rtol = max(rows.shape) * np.finfo(np.float64).eps
+            rtol = max(shape) * np.finfo(np.float64).eps
         return vt[: int(np.sum(singular > rtol * singular[0]))]
 
     def k_grid(self, layer: str) -> list[int]:
@@ -156,6 +209,8 @@ class SpectralNoveltyFilter(NoveltyFilter):
             "rows_reference": float(bases.rows_reference),
             "rows_used": float(bases.rows_used),
         }
+        if bases.randomized:
+            scores["randomized_svd"] = 1.0
         norm_sq = float(v @ v)
         grid = self.k_grid(concept.layer)
         if norm_sq == 0.0 or not grid:
@@ -192,11 +247,81 @@ class SpectralNoveltyFilter(NoveltyFilter):
 
 
 def _rows(acts: np.ndarray) -> np.ndarray:
-    arr = np.asarray(acts, dtype=np.float64)
-    return arr.reshape(arr.shape[0], -1)
+    """``(n, dim)`` view of ``acts`` without copying (a memory map stays one)."""
+    if not isinstance(acts, np.ndarray):
+        acts = np.asarray(acts, dtype=np.float64)
+    return acts.reshape(acts.shape[0], -1)
 
 
-def _subsample(rows: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    if len(rows) == count:
-        return rows
-    return rows[np.sort(rng.choice(len(rows), size=count, replace=False))]
+def _subsample_index(total: int, count: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Sorted rows of a random subsample of ``count`` out of ``total``; None for all."""
+    if total == count:
+        return None
+    return np.sort(rng.choice(total, size=count, replace=False))
+
+
+def randomized_right_basis(
+    acts: np.ndarray,
+    rank: int,
+    rng: np.random.Generator,
+    *,
+    rows: np.ndarray | None = None,
+    center: bool = False,
+    oversample: int = 10,
+    power_iterations: int = 4,
+    chunk_rows: int = 2048,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leading singular values and right singular vectors of ``acts``, streamed over row blocks.
+
+    The randomized range finder with power iterations of Halko, Martinsson and
+    Tropp, "Finding structure with randomness" (SIAM Review 53(2), 2011,
+    algorithms 4.4 and 5.1), applied to the row space: a random ``(dim, l)``
+    start, ``l = rank + oversample``, is multiplied by ``A^T A`` one block of rows
+    at a time and re-orthonormalised, ``power_iterations + 1`` times; then the
+    ``(n, l)`` product ``A Q`` is reduced block by block to its ``(l, l)`` QR factor
+    ``R`` (a tall-skinny QR), whose exact SVD ``R = U S W^T`` gives the values
+    ``S`` and the vectors ``W^T Q^T``. Memory is ``O(dim * l + chunk_rows * dim)``
+    whatever the number of rows, and every pass reads ``acts`` in order, so a
+    memory map larger than memory works.
+
+    Args:
+        acts: ``(n, dim)`` activations (an array or a memory map).
+        rank: Singular directions wanted (at most ``min(n, dim)`` come back).
+        rng: The random start.
+        rows: Use only these rows of ``acts`` (sorted, for sequential reads).
+        center: Subtract the rows' mean first.
+        oversample: Extra random directions; more means a more accurate subspace.
+        power_iterations: Extra passes of ``A^T A``; more means a more accurate subspace.
+        chunk_rows: Rows in memory at a time.
+
+    Returns:
+        ``(singular, vt)``: ``(r,)`` singular values, decreasing, and ``(r, dim)``
+        orthonormal rows, ``r = min(rank, n, dim)``.
+    """
+    n = len(acts) if rows is None else len(rows)
+    dim = int(np.prod(acts.shape[1:]))
+    width = min(rank + oversample, n, dim)
+    mean = np.zeros(dim)
+    if center and n:
+        for block in iter_row_chunks(acts, chunk_rows, rows):
+            mean += block.reshape(len(block), -1).sum(axis=0, dtype=np.float64)
+        mean /= n
+
+    def blocks() -> Iterator[np.ndarray]:
+        for block in iter_row_chunks(acts, chunk_rows, rows):
+            yield block.reshape(len(block), -1).astype(np.float64) - mean
+
+    if width == 0:
+        return np.zeros(0), np.zeros((0, dim))
+    basis, _ = np.linalg.qr(rng.standard_normal((dim, width)))
+    for _ in range(power_iterations + 1):
+        sketch = np.zeros((dim, width))
+        for block in blocks():
+            sketch += block.T @ (block @ basis)
+        basis, _ = np.linalg.qr(sketch)
+    factor = np.zeros((0, width))
+    for block in blocks():
+        factor = np.linalg.qr(np.vstack([factor, block @ basis]), mode="r")
+    _, singular, wt = np.linalg.svd(factor, full_matrices=False)
+    keep = min(rank, len(singular))
+    return singular[:keep], wt[:keep] @ basis.T

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import html
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
-from typing import ClassVar, Generic, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces.component import Component
 from conceptlab.values import Action, Player
+
+if TYPE_CHECKING:  # the study reads puzzles with a Domain; this module only names the type
+    from conceptlab.study.puzzles import Puzzle
 
 __all__ = ["Domain", "S"]
 
@@ -98,6 +101,30 @@ class Domain(Component, Generic[S]):
     def action_from_text(self, state: S, text: str) -> Action:
         """Parse ``action_to_text``'s form; raises ``InvalidActionError`` on bad input."""
 
+    def puzzle_files(self, label: str, puzzles: Sequence[Puzzle], solutions: bool) -> dict[str, str]:
+        """Puzzles in the game's own text forms, for use outside the study app.
+
+        Args:
+            label: names the set in the files (e.g. ``"<concept> phase 1"``).
+            puzzles: the positions, each with the agent's move and line.
+            solutions: whether to write the agent's move and line (phase 2, answer
+                keys) or the positions alone (phases 1 and 3).
+
+        Returns:
+            File extension (``[a-z0-9]+``) -> file text. The default is one plain
+            ``txt`` file: per puzzle a line with ``to_text`` and, with ``solutions``,
+            a line with the move and line in ``action_to_text`` form. Domains with
+            standard puzzle formats override it (chess: PGN and EPD).
+        """
+        blocks = []
+        for number, puzzle in enumerate(puzzles, start=1):
+            block = [f"# {label} {number}", puzzle.state]
+            if solutions:
+                block.append(f"solution: {puzzle.solution}; line: {' '.join(puzzle.line)}; "
+                             f"value: {puzzle.value:.3f}")
+            blocks.append("\n".join(block))
+        return {"txt": "\n\n".join(blocks) + "\n"}
+
     # -- rendering and reference games -----------------------------------------
     def render_text(self, state: S) -> str:
         """A multi-line human-readable board (default: ``to_text``)."""
@@ -132,3 +159,15 @@ class Domain(Component, Generic[S]):
             f"domain {self.name!r} has no reader of reference games (asked for {source!r}); "
             "name a reference player in the spec instead"
         )
+
+    # -- known concepts ----------------------------------------------------------
+    def known_concepts(self) -> Mapping[str, tuple[str, Callable[[S], bool | float]]]:
+        """Concepts people already name in this game, for validation and probing.
+
+        Returns name -> ``(family, predicate)``: the family groups concepts in
+        tables (e.g. ``"pieces"``), and the predicate labels a state with a
+        ``bool`` (present or absent) or a ``float`` (a quantity, probed by
+        regression). The ``probe`` stage labels pool positions with them. The
+        default is none, and the stage then skips with that reason.
+        """
+        return {}

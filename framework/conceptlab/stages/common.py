@@ -2,7 +2,8 @@
 
 States cross process and stage boundaries in their text form
 (:meth:`Domain.to_text`); activations are stored as ``.npz`` chunks, one array per
-layer, and read back with :func:`load_activations`.
+layer, gathered into a memory-mapped activation store once a group is complete,
+and read back with :func:`load_activations`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from conceptlab.activations import STORE_DIR, ActivationStore, build_store
 from conceptlab.errors import ComponentError
 from conceptlab.pipeline import StageContext, components_for
 from conceptlab.rundir import read_json
@@ -88,11 +90,21 @@ def activations_for(
         for chunk in chunks(states, ACTIVATION_CHUNK)
     ]
     ctx.units(group, activation_unit, payloads, kind="npz", desc=f"{group} activations")
-    return ctx.dir / group
+    folder = ctx.dir / group
+    units = sorted(folder.glob("*.npz"))
+    if units:  # no states, no store: readers then say there are no activations
+        build_store(units, folder / STORE_DIR, layers)
+    return folder
 
 
 def load_activations(folder: Path, layer: str) -> np.ndarray:
-    """All chunks of one layer in ``folder`` stacked in order, ``(n, dim)`` float32."""
+    """One layer of the activations recorded in ``folder``, ``(n, dim)`` float32.
+
+    A read-only memory map of the folder's activation store when it has one (see
+    :mod:`conceptlab.activations`), else its unit files stacked in memory.
+    """
+    if ActivationStore.exists(folder / STORE_DIR):
+        return ActivationStore(folder / STORE_DIR).layer(layer)
     parts = []
     for path in sorted(folder.glob("*.npz")):
         with np.load(path) as data:

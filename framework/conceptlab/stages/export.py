@@ -7,22 +7,41 @@ and puzzle sets for phase 1 and phase 3 (distinct positions) with the solutions
 shown in phase 2: the final agent's searched move and line.
 
 Artifacts: ``cards/<concept>.json``, ``puzzles/<concept>/phase1.json``,
-``puzzles/<concept>/phase3.json``, ``puzzles/index.json``.
+``puzzles/<concept>/phase3.json``, ``puzzles/index.json``, and the same puzzles in
+the domain's own text forms (``Domain.puzzle_files``; PGN and EPD for chess):
+``puzzles/<concept>/phase1.<ext>`` and ``phase3.<ext>`` (positions only),
+``phase2.<ext>`` (phase 1's positions with the agent's move and line) and
+``phase3-solutions.<ext>`` (the answer key of phase 3).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from conceptlab.errors import ComponentError
+from conceptlab.interfaces.domain import Domain
 from conceptlab.pipeline import StageContext, components_for
+from conceptlab.rundir import atomic_write_bytes
 from conceptlab.stages.amplify import surviving_ids
 from conceptlab.stages.common import checkpoint_series, load_activations
 from conceptlab.stages.mine import concept_from_record, load_candidates
+from conceptlab.study.puzzles import Puzzle
 
-__all__ = ["run_export"]
+__all__ = ["puzzle_text_files", "run_export"]
+
+PUZZLE_FILES: tuple[tuple[str, str, bool], ...] = (
+    ("phase1", "phase1", False),
+    ("phase2", "phase1", True),
+    ("phase3", "phase3", False),
+    ("phase3-solutions", "phase3", True),
+)
+"""(file stem, puzzles of phase, with solutions) of the text puzzle files of each concept."""
+
+_EXTENSION = re.compile(r"[a-z0-9]+")
 
 
 def _solve_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,6 +75,34 @@ def _lines_text(domain: Any, record: Mapping[str, Any]) -> dict[str, Any]:
             {"branch_depth": s["branch_depth"], "moves": moves(s)} for s in record["subpar"]
         ],
     }
+
+
+def puzzle_text_files(
+    domain: Domain[Any], concept_id: str, phases: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> dict[str, str]:
+    """A concept's puzzles in the domain's text forms: ``"<stem>.<ext>"`` -> text.
+
+    ``phases`` maps ``"phase1"`` and ``"phase3"`` to the puzzles as the export
+    stage writes them in JSON; the stems are those of :data:`PUZZLE_FILES`.
+
+    Raises:
+        ComponentError: the domain returned a file extension that is not ``[a-z0-9]+``.
+    """
+    files = {}
+    for stem, phase, solutions in PUZZLE_FILES:
+        puzzles = [
+            Puzzle(p["state"], p["solution"], int(p["solution_action"]), tuple(p["line"]), float(p["value"]))
+            for p in phases[phase]
+        ]
+        label = f"{concept_id} {stem.replace('-', ' ')}"
+        for ext, text in domain.puzzle_files(label, puzzles, solutions).items():
+            if not _EXTENSION.fullmatch(ext):
+                raise ComponentError(
+                    f"domain {domain.name!r}: puzzle_files returned the extension {ext!r}; "
+                    "use lower-case letters and digits only"
+                )
+            files[f"{stem}.{ext}"] = text
+    return files
 
 
 def run_export(ctx: StageContext) -> dict[str, Any]:
@@ -95,6 +142,9 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
         phases = {"phase1": puzzles[:k], "phase3": puzzles[k: 2 * k]}
         for phase, items in phases.items():
             ctx.write_json(f"puzzles/{cid}/{phase}.json", items)
+        text_files = puzzle_text_files(domain, cid, phases)
+        for name, text in text_files.items():
+            atomic_write_bytes(ctx.dir / "puzzles" / cid / name, text.encode())
         card = {
             "id": cid,
             "control": cid not in survivors,
@@ -110,10 +160,11 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
         }
         ctx.write_json(f"cards/{cid}.json", card)
         index.append({"id": cid, "control": card["control"], "phase1": len(phases["phase1"]),
-                      "phase3": len(phases["phase3"])})
+                      "phase3": len(phases["phase3"]), "files": sorted(text_files)})
     ctx.write_json("puzzles/index.json", {"domain": ctx.spec.domain.name, "concepts": index})
     return {
         "concepts_exported": sum(1 for i in index if not i["control"]),
         "controls_exported": sum(1 for i in index if i["control"]),
         "puzzles": 2 * k * len(index),
+        "puzzle_files": sum(len(i["files"]) for i in index),
     }

@@ -8,7 +8,9 @@ iteration draws comes from the spec's seed and the iteration number, so a run
 killed anywhere resumes to the same bytes.
 
 With ``stages.train.checkpoints`` set, no training happens: the given files are
-checked to load into the spec's agent and become the series.
+checked to load into the spec's agent and become the series. The single entry
+``"shipped"`` stands for the series the agent's plugin ships: the agent must
+have a ``shipped_checkpoints()`` method returning its files, oldest first.
 
 Artifacts: ``checkpoints/ckpt-<i>.pt``, ``buffers/buffer-<i>.npz``,
 ``games-<i>/<g>.npz``, ``checkpoints.json`` (the series), ``losses.json``.
@@ -64,13 +66,32 @@ def _record(domain: Any, data: Mapping[str, np.ndarray]) -> GameRecord:
     )
 
 
+SHIPPED = "shipped"
+"""``stages.train.checkpoints = ["shipped"]``: the series the agent's plugin ships."""
+
+
+def _given_paths(ctx: StageContext) -> list[Path]:
+    given = ctx.spec.stages.train.checkpoints
+    if given != [SHIPPED]:
+        return [Path(path).expanduser().resolve() for path in given]
+    shipped = getattr(ctx.components.new_agent(0), "shipped_checkpoints", None)
+    if not callable(shipped):
+        raise ComponentError(
+            f"agent {ctx.spec.agent.name!r} ships no checkpoints; give stages.train.checkpoints as files"
+        )
+    paths = [Path(path) for path in shipped()]
+    if not paths:
+        raise ComponentError(f"agent {ctx.spec.agent.name!r} ships an empty checkpoint series")
+    return paths
+
+
 def _given_series(ctx: StageContext) -> list[dict[str, Any]]:
     series = []
-    for path in ctx.spec.stages.train.checkpoints:
+    for path in _given_paths(ctx):
         agent = ctx.components.new_agent(0)
         if not isinstance(agent, TrainableAgent):
             raise ComponentError(f"agent {ctx.spec.agent.name!r} cannot load checkpoints")
-        info = agent.load(Path(path).expanduser().resolve())
+        info = agent.load(path)
         series.append(dataclasses.asdict(info))
     return series
 

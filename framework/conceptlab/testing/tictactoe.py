@@ -7,7 +7,7 @@ player's X, ``2`` the second player's O), read row by row; action ``i`` marks ce
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, TypeAlias
 
 import numpy as np
@@ -27,6 +27,14 @@ LINES: tuple[tuple[int, int, int], ...] = (
     (0, 4, 8), (2, 4, 6),
 )
 SYMBOLS = ".XO"
+
+
+def threats(board: Board, mark: int) -> int:
+    """Lines holding two of ``mark`` and an empty third cell (a win next move)."""
+    return sum(
+        1 for line in LINES
+        if sorted(board[i] for i in line) == sorted((0, mark, mark))
+    )
 
 
 def winner(board: Board) -> int:
@@ -117,3 +125,17 @@ class TicTacToe(Domain[Board]):
     def render_text(self, state: Board) -> str:
         text = self.to_text(state)
         return "\n".join(text[r * 3:(r + 1) * 3] for r in range(3))
+
+    def known_concepts(self) -> Mapping[str, tuple[str, Callable[[Board], bool | float]]]:
+        """A few concepts a player names: the centre, corners, and threats to complete a line."""
+
+        def mover(state: Board) -> int:
+            return 1 + self.current_player(state)
+
+        return {
+            "centre_occupied": ("board", lambda s: s[4] != 0),
+            "mover_has_centre": ("board", lambda s: s[4] == mover(s)),
+            "corners_taken": ("board", lambda s: float(sum(1 for i in (0, 2, 6, 8) if s[i]))),
+            "mover_threatens": ("threats", lambda s: threats(s, mover(s)) > 0),
+            "opponent_threatens": ("threats", lambda s: threats(s, 3 - mover(s)) > 0),
+        }

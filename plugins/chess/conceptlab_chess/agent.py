@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,7 +18,48 @@ from conceptlab_chess.domain import ChessDomain
 from conceptlab_chess.net import AlphaZeroNet
 from conceptlab_chess.state import ChessState
 
-__all__ = ["AlphaZeroChessAgent", "AlphaZeroChessParams", "load_agent"]
+__all__ = ["SHIPPED_DIR", "AlphaZeroChessAgent", "AlphaZeroChessParams", "load_agent", "shipped_series"]
+
+SHIPPED_DIR = Path(__file__).parent / "checkpoints"
+"""Where the plugin's trained checkpoints and their ``index.json`` are installed."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shipped_series(folder: str | Path | None = None) -> tuple[list[Path], dict[str, Any]]:
+    """The shipped checkpoint files, oldest first (the teacher last), and their index.
+
+    ``folder`` holds ``index.json`` (default :data:`SHIPPED_DIR`); every file
+    it lists is checked against its SHA-256.
+
+    Raises:
+        CheckpointError: No index, a listed file missing, or a file whose bytes changed.
+    """
+    folder = Path(folder) if folder is not None else SHIPPED_DIR
+    index_path = folder / "index.json"
+    if not index_path.is_file():
+        raise CheckpointError(
+            f"no shipped checkpoints: {str(index_path)!r} is missing (make them with 'conceptlab-chess bootstrap' "
+            "and 'conceptlab-chess ship', see docs/chess.md)"
+        )
+    try:
+        index = json.loads(index_path.read_text())
+        entries = index["checkpoints"]
+        paths = [folder / str(entry["file"]) for entry in entries]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{str(index_path)!r} is not a checkpoint index: {exc}") from None
+    for path, entry in zip(paths, entries):
+        if not path.is_file():
+            raise CheckpointError(f"shipped checkpoint {str(path)!r}, listed in {str(index_path)!r}, is missing")
+        if _sha256(path) != entry.get("sha256"):
+            raise CheckpointError(f"shipped checkpoint {str(path)!r} does not match the SHA-256 in {str(index_path)!r}")
+    return paths, index
 
 
 class AlphaZeroChessParams(StrictParams):
@@ -66,6 +109,27 @@ class AlphaZeroChessAgent(TorchAgent[ChessState]):
         arch = super().architecture()
         arch["observation_shape"] = list(self.domain.observation_shape)
         return arch
+
+    def shipped_checkpoints(self) -> list[Path]:
+        """The checkpoint series shipped with the plugin, oldest first, the teacher last.
+
+        The train stage uses it for ``[stages.train] checkpoints = ["shipped"]``.
+
+        Raises:
+            CheckpointError: None shipped, a file altered, or the series was made
+                for another architecture than this agent's (the message gives
+                the domain and agent params to use instead).
+        """
+        paths, index = shipped_series()
+        theirs, mine = index.get("architecture"), self.architecture()
+        if theirs != mine:
+            shape = theirs.get("observation_shape", [0]) if isinstance(theirs, dict) else [0]
+            params = theirs.get("params") if isinstance(theirs, dict) else theirs
+            raise CheckpointError(
+                f"the shipped checkpoints are {theirs}, not this agent {mine}: use [agent] params = {params} "
+                f"and [domain] params history = {(int(shape[0]) - 7) // 14}"
+            )
+        return paths
 
     def load(self, path: str | Path) -> CheckpointInfo:
         try:

@@ -23,9 +23,11 @@ self-play. Steps:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +48,10 @@ from conceptlab_chess.openings import opening_set
 from conceptlab_chess.state import ChessState
 from conceptlab_chess.stockfish import open_stockfish
 
-__all__ = ["AnalysisConfig", "Dataset", "TrainConfig", "analyse_positions", "load_dataset", "make_position", "train"]
+__all__ = [
+    "AnalysisConfig", "Dataset", "TrainConfig", "analyse_positions", "load_dataset", "make_position",
+    "ship_checkpoints", "train",
+]
 
 MATE_CP = 10_000
 """Centipawns that stand for a forced mate when scores are compared."""
@@ -102,13 +107,14 @@ def _write_npz(path: Path, **arrays: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _check_manifest(out: Path, name: str, config: StrictParams) -> None:
+def _check_manifest(out: Path, name: str, config: StrictParams, free: tuple[str, ...] = ()) -> None:
+    """Refuse ``out`` when it was made with another ``config`` (settings named in ``free`` may differ)."""
     path = out / name
     mine = config.model_dump(mode="json")
     if path.is_file():
         saved = json.loads(path.read_text())
-        if saved != mine:
-            diff = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v}
+        diff = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v and k not in free}
+        if diff:
             raise RunDirError(
                 f"{str(out)!r} holds a bootstrap made with other settings (saved, asked): {diff}; "
                 "use another --out directory or the saved settings"
@@ -281,14 +287,16 @@ def _holdout_metrics(agent: AlphaZeroChessAgent, dataset: Dataset, rows: np.ndar
 def train(out: str | Path, config: TrainConfig, *, progress: Progress | None = None) -> list[Path]:
     """Train on ``out/analysis`` and write ``out/checkpoints/step-NNNN.pt`` per epoch; returns them.
 
-    A rerun loads the latest checkpoint and continues with the next epoch.
+    A rerun loads the latest checkpoint and continues with the next epoch; a
+    rerun with more ``epochs`` (the one setting that may change) extends the
+    series, each epoch's learning rate depending on its number only.
 
     Raises:
         RunDirError: No analysis in ``out``, or ``out`` was trained with another ``config``.
     """
     out = Path(out)
     dataset = load_dataset(out)
-    _check_manifest(out, "train.json", config)
+    _check_manifest(out, "train.json", config, free=("epochs",))  # more epochs extend the series
     domain = ChessDomain(ChessDomain.Params(history=config.history))
     agent = AlphaZeroChessAgent(domain, AlphaZeroChessAgent.Params(
         blocks=config.blocks, filters=config.filters, se_ratio=config.se_ratio, value_hidden=config.value_hidden,
@@ -332,3 +340,57 @@ def train(out: str | Path, config: TrainConfig, *, progress: Progress | None = N
         if progress is not None:
             progress(f"epoch {epoch + 1}/{config.epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
     return saved
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ship_checkpoints(out: str | Path, steps: list[int], dest: str | Path, *, note: str = "") -> Path:
+    """Copy checkpoints ``steps`` of ``out/checkpoints`` into ``dest`` with an ``index.json``; returns it.
+
+    The last of ``steps`` (sorted) becomes ``teacher.pt``, the others keep
+    their ``step-NNNN.pt`` names. The index lists them oldest first with their
+    step, the training positions seen, the hold-out metrics saved with them,
+    their size and SHA-256; ``note`` records how they were made.
+
+    Raises:
+        RunDirError: A step has no checkpoint in ``out``.
+    """
+    out, dest = Path(out), Path(dest)
+    steps = sorted(set(steps))
+    if not steps:
+        raise RunDirError("give at least one step to ship")
+    from conceptlab.agents.torch import read_checkpoint
+
+    dest.mkdir(parents=True, exist_ok=True)
+    entries = []
+    architecture: Any = None
+    for step in steps:
+        source = out / "checkpoints" / f"step-{step:04d}.pt"
+        if not source.is_file():
+            raise RunDirError(f"no checkpoint {str(source)!r}; the bootstrap in {str(out)!r} has not reached step {step}")
+        name = "teacher.pt" if step == steps[-1] else source.name
+        shutil.copyfile(source, dest / name)
+        payload = read_checkpoint(dest / name)
+        architecture = payload["architecture"]
+        entries.append({
+            "file": name,
+            "role": "teacher" if step == steps[-1] else "earlier",
+            "step": int(payload["step"]),
+            "positions_seen": int(payload["games"]),
+            "metrics": payload["extra"].get("metrics", {}),
+            "bytes": (dest / name).stat().st_size,
+            "sha256": file_sha256(dest / name),
+        })
+    index = dest / "index.json"
+    index.write_text(json.dumps(
+        {"agent": AlphaZeroChessAgent.name, "architecture": architecture, "note": note, "checkpoints": entries},
+        indent=2, sort_keys=True,
+    ) + "\n")
+    return index

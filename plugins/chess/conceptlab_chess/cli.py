@@ -4,7 +4,8 @@ Commands::
 
     conceptlab-chess uci [--checkpoint PATH] [--simulations N]
     conceptlab-chess match --checkpoint PATH --stockfish-elo 1500 --games 40 --simulations 400
-    conceptlab-chess bootstrap --out DIR --positions N --depth D [--epochs E ...]
+    conceptlab-chess bootstrap --out DIR [--config specs/training/chess-bootstrap.toml] [--positions N --epochs E ...]
+    conceptlab-chess ship --out DIR --steps 1 3 [--dest DIR]
 
 Errors a user can fix print one line and exit with status 2.
 """
@@ -15,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,11 +66,56 @@ def _uci(args: argparse.Namespace) -> int:
     return 0
 
 
+def _match_share(options: dict[str, Any], worker: int) -> list[tuple[int, Any]]:
+    """Games ``worker, worker + workers, ...`` of a ``match``, played in a worker process."""
+    import torch
+
+    from conceptlab_chess.strength import play_match_games
+
+    torch.set_num_threads(options["threads"])
+    agent = _agent(options["checkpoint"])
+    player = _player(agent, options["simulations"], options["search"], options["seed"] + worker)
+    indices = range(worker, options["games"], options["workers"])
+
+    def report(i: int, record: object) -> None:
+        if options["verbose"]:
+            print(f"game {i + 1}/{options['games']}: {record}", file=sys.stderr, flush=True)
+
+    records = play_match_games(
+        agent.domain, player, opening_set(options["openings"]), indices,  # type: ignore[arg-type]
+        stockfish_elo=options["stockfish_elo"], stockfish_path=options["stockfish"],
+        engine_time=options["stockfish_time"], max_plies=options["max_plies"], on_game=report,
+    )
+    return list(zip(indices, records))
+
+
+def _match_parallel(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from conceptlab_chess.strength import summarise
+
+    _agent(args.checkpoint)  # a missing or foreign checkpoint fails here, once
+    options = {k: getattr(args, k) for k in (
+        "checkpoint", "simulations", "search", "seed", "threads", "games", "workers", "openings", "stockfish_elo",
+        "stockfish", "stockfish_time", "max_plies", "verbose",
+    )}
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        shares = list(pool.map(_match_share, [options] * args.workers, range(args.workers)))
+    records = [record for _, record in sorted(pair for share in shares for pair in share)]
+    print(summarise([r.score for r in records], args.stockfish_elo).describe())
+    return 0
+
+
 def _match(args: argparse.Namespace) -> int:
     import torch
 
     from conceptlab_chess.strength import play_match
 
+    if args.workers < 1:
+        raise ParamsError(f"match: --workers must be at least 1, got {args.workers}")
+    if args.workers > 1:
+        return _match_parallel(args)
     torch.set_num_threads(args.threads)
     agent = _agent(args.checkpoint)
 
@@ -92,14 +139,17 @@ def _bootstrap(args: argparse.Namespace) -> int:
     from conceptlab_chess.bootstrap import AnalysisConfig, TrainConfig, analyse_positions, load_dataset, train
 
     torch.set_num_threads(args.threads)
+    config = _bootstrap_config(args.config)
+    flags = {k: v for k, v in vars(args).items() if v is not None}
+    analysis_keys = ("seed", "openings", "depth", "time_limit", "multipv", "min_plies", "max_plies", "chunk_size")
+    train_keys = ("seed", "history", "blocks", "filters", "se_ratio", "epochs", "batch_size", "learning_rate")
+    positions = int(flags.get("positions", config.get("positions", 1000)))
     try:
-        analysis = AnalysisConfig(
-            seed=args.seed, openings=args.openings, depth=args.depth, time_limit=args.time_limit,
-            multipv=args.multipv, min_plies=args.min_plies, max_plies=args.max_plies, chunk_size=args.chunk_size,
+        analysis = AnalysisConfig.model_validate(
+            {**config.get("analysis", {}), **{k: flags[k] for k in analysis_keys if k in flags}}
         )
-        training = TrainConfig(
-            history=args.history, blocks=args.blocks, filters=args.filters, se_ratio=args.se_ratio,
-            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        training = TrainConfig.model_validate(
+            {**config.get("train", {}), **{k: flags[k] for k in train_keys if k in flags}}
         )
     except pydantic.ValidationError as exc:
         raise ParamsError(f"bootstrap: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
@@ -108,7 +158,7 @@ def _bootstrap(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     if not args.train_only:
-        figures = analyse_positions(args.out, args.positions, analysis, stockfish_path=args.stockfish, progress=say)
+        figures = analyse_positions(args.out, positions, analysis, stockfish_path=args.stockfish, progress=say)
         say(f"analysis: {figures['analysed']} new positions in {figures['seconds']:.1f} s")
         dataset = load_dataset(args.out)
         dataset.save(Path(args.out) / "dataset.npz")
@@ -117,6 +167,37 @@ def _bootstrap(args: argparse.Namespace) -> int:
         checkpoints = train(args.out, training, progress=say)
         if checkpoints:
             print(checkpoints[-1])
+    return 0
+
+
+def _bootstrap_config(path: str | None) -> dict[str, Any]:
+    """The settings file of ``bootstrap --config``: ``positions``, ``[analysis]`` and ``[train]``."""
+    if path is None:
+        return {}
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ParamsError(f"bootstrap: cannot read --config {path!r}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParamsError(f"bootstrap: --config {path!r} is not TOML: {exc}") from None
+    unknown = sorted(set(data) - {"positions", "analysis", "train", "ship"})
+    if unknown:
+        raise ParamsError(f"bootstrap: --config {path!r} has unknown keys {unknown}; "
+                          "expected positions, [analysis], [train], [ship]")
+    return data
+
+
+def _ship(args: argparse.Namespace) -> int:
+    from conceptlab_chess.bootstrap import ship_checkpoints
+
+    config = _bootstrap_config(args.config)
+    steps = args.steps if args.steps is not None else config.get("ship", {}).get("steps")
+    if not steps:
+        raise ParamsError("ship: give --steps (e.g. --steps 1 3 6) or [ship] steps in --config")
+    note = args.note if args.note is not None else str(config.get("ship", {}).get("note", ""))
+    print(ship_checkpoints(args.out, [int(s) for s in steps], args.dest, note=note))
     return 0
 
 
@@ -145,31 +226,43 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--openings", default="eco")
     match.add_argument("--max-plies", type=int, default=300, help="adjudicate a draw after this many plies")
     match.add_argument("--verbose", action="store_true", help="print each game")
+    match.add_argument("--workers", type=int, default=1,
+                       help="processes playing the games (game i in worker i mod N, search seed + worker)")
     match.set_defaults(func=_match)
 
     boot = commands.add_parser("bootstrap", help="train the net on Stockfish's analysis (resumable)")
     boot.add_argument("--out", required=True, help="directory of the analysis, dataset and checkpoints")
-    boot.add_argument("--positions", type=int, default=1000)
-    boot.add_argument("--depth", type=int, default=8)
+    boot.add_argument("--config", default=None,
+                      help="TOML file with positions, [analysis] and [train] settings (flags override it)")
+    boot.add_argument("--positions", type=int, default=None, help="positions to analyse (default 1000)")
+    boot.add_argument("--depth", type=int, default=None, help="analysis depth (default 8)")
     boot.add_argument("--time-limit", type=float, default=None, help="seconds per position instead of a depth")
-    boot.add_argument("--multipv", type=int, default=4)
-    boot.add_argument("--min-plies", type=int, default=2)
-    boot.add_argument("--max-plies", type=int, default=16)
-    boot.add_argument("--chunk-size", type=int, default=64)
-    boot.add_argument("--openings", default="eco")
+    boot.add_argument("--multipv", type=int, default=None, help="lines per position (default 4)")
+    boot.add_argument("--min-plies", type=int, default=None)
+    boot.add_argument("--max-plies", type=int, default=None)
+    boot.add_argument("--chunk-size", type=int, default=None)
+    boot.add_argument("--openings", default=None)
     boot.add_argument("--stockfish", default=None)
-    boot.add_argument("--history", type=int, default=8)
-    boot.add_argument("--blocks", type=int, default=6)
-    boot.add_argument("--filters", type=int, default=64)
+    boot.add_argument("--history", type=int, default=None)
+    boot.add_argument("--blocks", type=int, default=None, help="residual blocks (default 6)")
+    boot.add_argument("--filters", type=int, default=None, help="filters (default 64)")
     boot.add_argument("--se-ratio", type=int, default=None)
-    boot.add_argument("--epochs", type=int, default=10)
-    boot.add_argument("--batch-size", type=int, default=256)
-    boot.add_argument("--learning-rate", type=float, default=1e-3)
+    boot.add_argument("--epochs", type=int, default=None, help="training epochs (default 10)")
+    boot.add_argument("--batch-size", type=int, default=None)
+    boot.add_argument("--learning-rate", type=float, default=None)
     boot.add_argument("--threads", type=int, default=1)
-    boot.add_argument("--seed", type=int, default=0)
+    boot.add_argument("--seed", type=int, default=None)
     boot.add_argument("--analyse-only", action="store_true")
     boot.add_argument("--train-only", action="store_true")
     boot.set_defaults(func=_bootstrap)
+
+    ship = commands.add_parser("ship", help="copy bootstrap checkpoints into a folder with an index.json")
+    ship.add_argument("--out", required=True, help="the bootstrap directory")
+    ship.add_argument("--steps", type=int, nargs="+", default=None, help="epochs to ship; the last becomes teacher.pt")
+    ship.add_argument("--config", default=None, help="bootstrap TOML file; its [ship] table gives steps and note")
+    ship.add_argument("--note", default=None, help="how the checkpoints were made, stored in the index")
+    ship.add_argument("--dest", default=str(DEFAULT_CHECKPOINT.parent), help="where to write (default: the plugin's)")
+    ship.set_defaults(func=_ship)
     return parser
 
 

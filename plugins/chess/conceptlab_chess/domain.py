@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from typing import ClassVar, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import chess
 import chess.svg
@@ -15,11 +15,17 @@ from conceptlab.errors import InvalidActionError, InvalidStateError
 from conceptlab.interfaces import Domain, StrictParams
 from conceptlab.values import Action, Player
 
+from conceptlab_chess.book import DEFAULT_BOOK_LINES, book_path, read_book_lines
 from conceptlab_chess.encoding import NUM_ACTIONS, index_geometry, move_index
+from conceptlab_chess.known import known_concepts
 from conceptlab_chess.openings import OPENING_SETS, opening_set
 from conceptlab_chess.pgn import PgnFilter, PgnStats, read_games
 from conceptlab_chess.planes import encode_states, num_planes
+from conceptlab_chess.puzzles import puzzles_epd, puzzles_pgn
 from conceptlab_chess.state import ChessState
+
+if TYPE_CHECKING:
+    from conceptlab.study.puzzles import Puzzle
 
 __all__ = ["ChessDomain", "ChessParams"]
 
@@ -242,6 +248,10 @@ class ChessDomain(Domain[ChessState]):
             raise InvalidActionError(f"action {action!r} is not a legal move in {state.fen!r}")
         return move
 
+    def puzzle_files(self, label: str, puzzles: Sequence[Puzzle], solutions: bool) -> dict[str, str]:
+        """The puzzles as PGN and EPD (``conceptlab_chess.puzzles``); solutions as ``bm``/``pv`` and the mainline."""
+        return {"pgn": puzzles_pgn(label, puzzles, solutions), "epd": puzzles_epd(label, puzzles, solutions)}
+
     # -- rendering and reference games -----------------------------------------
     def render_text(self, state: ChessState) -> str:
         return str(state.board)
@@ -288,15 +298,24 @@ class ChessDomain(Domain[ChessState]):
         )
 
     def reference_games(self, source: str, stats: PgnStats | None = None) -> Iterator[list[ChessState]]:
-        """Human games from a PGN file (``.pgn``, ``.pgn.gz``, ``.pgn.bz2``, ``.pgn.zst``).
+        """Human games from a PGN file (``.pgn``, ``.pgn.gz``, ``.pgn.bz2``, ``.pgn.zst``) or a book.
 
+        ``book:PATH`` walks lines through the Polyglot opening book at ``PATH``
+        (:func:`~conceptlab_chess.book.read_book_lines`: ``reference_max_games``
+        lines, 2000 when unset; the rating and time-control filters do not apply).
         Broken games are skipped and counted by reason in ``stats`` (a fresh one
         when not given; its summary is logged at the end). Each game is the list
         of its states, from its start position to its last.
         """
         stats = stats if stats is not None else PgnStats()
+        book = book_path(source)
+        max_games = self.params.reference_max_games
+        games = (
+            read_games(source, self.pgn_filter(), stats, max_games=max_games) if book is None
+            else read_book_lines(book, max_games or DEFAULT_BOOK_LINES, stats=stats)
+        )
         try:
-            for game in read_games(source, self.pgn_filter(), stats, max_games=self.params.reference_max_games):
+            for game in games:
                 state = ChessState(game.start)
                 states = [state]
                 for move in game.moves:
@@ -305,3 +324,7 @@ class ChessDomain(Domain[ChessState]):
                 yield states
         finally:
             LOGGER.info("reference games from %s: %s", source, stats.summary())
+
+    def known_concepts(self) -> Mapping[str, tuple[str, Callable[[ChessState], bool | float]]]:
+        """Board predicates a player would name (``conceptlab_chess.known``)."""
+        return known_concepts()

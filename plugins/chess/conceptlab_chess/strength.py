@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import chess
@@ -27,7 +27,7 @@ from conceptlab_chess.players import Player
 from conceptlab_chess.state import ChessState
 from conceptlab_chess.stockfish import open_stockfish
 
-__all__ = ["GameRecord", "MatchResult", "elo_difference", "play_game", "play_match", "summarise"]
+__all__ = ["GameRecord", "MatchResult", "elo_difference", "play_game", "play_match", "play_match_games", "summarise"]
 
 Z95 = 1.959963984540054
 
@@ -160,11 +160,36 @@ def play_match(
         StockfishNotFoundError: No Stockfish binary.
         ComponentError: Stockfish refuses the Elo (the message gives its range).
     """
+    records = play_match_games(
+        domain, player, openings, range(games), stockfish_elo=stockfish_elo, stockfish_path=stockfish_path,
+        engine_time=engine_time, max_plies=max_plies, on_game=on_game,
+    )
+    return summarise([r.score for r in records], stockfish_elo), records
+
+
+def play_match_games(
+    domain: ChessDomain,
+    player: Player,
+    openings: Sequence[Opening],
+    indices: Iterable[int],
+    *,
+    stockfish_elo: int,
+    stockfish_path: str | os.PathLike[str] | None = None,
+    engine_time: float = 0.05,
+    max_plies: int = 300,
+    on_game: Callable[[int, GameRecord], None] | None = None,
+) -> list[GameRecord]:
+    """Games ``indices`` of the match :func:`play_match` describes (a share of it, for parallel players).
+
+    Raises:
+        StockfishNotFoundError: No Stockfish binary.
+        ComponentError: Stockfish refuses the Elo (the message gives its range).
+    """
     options = {"UCI_LimitStrength": True, "UCI_Elo": stockfish_elo}
     records = []
     with open_stockfish(stockfish_path, options=options) as engine:
         limit = chess.engine.Limit(time=engine_time)
-        for i in range(games):
+        for i in indices:
             opening = openings[(i // 2) % len(openings)]
             record = play_game(
                 domain, player, engine, opening,
@@ -173,4 +198,4 @@ def play_match(
             records.append(record)
             if on_game is not None:
                 on_game(i, record)
-    return summarise([r.score for r in records], stockfish_elo), records
+    return records

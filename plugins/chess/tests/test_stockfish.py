@@ -89,6 +89,24 @@ def test_short_match_against_limited_stockfish() -> None:
 
 
 @needs_stockfish
+@pytest.mark.slow
+def test_match_in_worker_processes_plays_every_game_once(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from conceptlab_chess.agent import AlphaZeroChessAgent
+
+    agent = AlphaZeroChessAgent(ChessDomain(ChessDomain.Params(history=1)), AlphaZeroChessAgent.Params(blocks=1, filters=4))
+    agent.save(tmp_path / "tiny.pt", step=0, games=0)
+    argv = ["match", "--checkpoint", str(tmp_path / "tiny.pt"), "--games", "3", "--simulations", "0",
+            "--stockfish", str(STOCKFISH), "--stockfish-time", "0.01", "--max-plies", "6", "--verbose"]
+    assert cli.main([*argv, "--workers", "2"]) == 0
+    out, err = capfd.readouterr()
+    assert "over 3 games" in out
+    assert sorted(line.split(":")[0] for line in err.splitlines() if line.startswith("game ")) == [
+        "game 1/3", "game 2/3", "game 3/3",
+    ]
+    assert cli.main([*argv, "--workers", "0"]) == 2
+
+
+@needs_stockfish
 def test_stockfish_refuses_an_elo_out_of_range() -> None:
     domain = ChessDomain(ChessDomain.Params(history=1))
     from conceptlab.errors import ComponentError
