@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
         positions=args.positions,
         rng=np.random.default_rng(spec.seed),
     )
+    if "torch" in sys.modules:  # the figures depend on it: record it with them
+        figures["torch_threads"] = sys.modules["torch"].get_num_threads()
     return _emit(figures, args.json_path)
 
 
