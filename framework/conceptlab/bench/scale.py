@@ -54,17 +54,9 @@ def _quiet(message: str) -> None:
 
 def selfplay_unit(payload: Mapping[str, Any]) -> int:
     """One self-play game (payload: ``spec``, ``checkpoint``, ``start``, ``seed``, move limits); its length."""
-    from conceptlab.pipeline import components_for
-    from conceptlab.training.selfplay import play_game
+    from conceptlab.stages.train import play_unit_game
 
-    comps = components_for(payload["spec"])
-    domain = comps.domain
-    record = play_game(
-        domain, comps.agent(payload["checkpoint"]), comps.search, domain.from_text(payload["start"]),
-        np.random.default_rng(payload["seed"]),
-        max_moves=payload["max_moves"], temperature_moves=payload["temperature_moves"],
-    )
-    return len(record.actions)
+    return len(play_unit_game(payload)[1].actions)
 
 
 def bench_selfplay(

@@ -31,10 +31,15 @@ from conceptlab.pipeline import StageContext, components_for
 from conceptlab.rundir import read_json
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
 
-__all__ = ["run_train"]
+__all__ = ["play_unit_game", "run_train"]
 
 
-def _selfplay_unit(payload: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def play_unit_game(payload: Mapping[str, Any]) -> tuple[Any, GameRecord]:
+    """The domain and the self-play game of one unit.
+
+    ``payload``: ``spec``, ``checkpoint``, ``start`` (a state's text form),
+    ``seed``, ``max_moves`` and ``temperature_moves``.
+    """
     comps = components_for(payload["spec"])
     domain = comps.domain
     record = play_game(
@@ -42,6 +47,11 @@ def _selfplay_unit(payload: Mapping[str, Any]) -> dict[str, np.ndarray]:
         np.random.default_rng(payload["seed"]),
         max_moves=payload["max_moves"], temperature_moves=payload["temperature_moves"],
     )
+    return domain, record
+
+
+def _selfplay_unit(payload: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    domain, record = play_unit_game(payload)
     return {
         "states": np.asarray([domain.to_text(s) for s in record.states], dtype=str),
         "actions": record.actions,
