@@ -350,8 +350,10 @@ def _known_concepts(run: Path) -> str:
                "(random-direction baseline); the best layer of each concept in bold.</p><table><tr>"
                "<th>concept</th><th>family</th>" + "".join(f"<th>{_e(layer)}</th>" for layer in layers)
                + "<th>n train</th><th>n test</th></tr>")
-    for concept in dict.fromkeys(r["concept"] for r in rows):
-        mine = {r["layer"]: r for r in rows if r["concept"] == concept}
+    by_concept: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        by_concept.setdefault(r["concept"], {})[r["layer"]] = r
+    for concept, mine in by_concept.items():
         first = next(iter(mine.values()))
         cells = []
         for layer in layers:
