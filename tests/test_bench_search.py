@@ -29,6 +29,22 @@ def test_figures_are_measured_and_consistent() -> None:
         figures["batched_sims_per_s"] / figures["one_leaf_sims_per_s"])
     assert figures["search_efficiency"] == pytest.approx(
         figures["batched_sims_per_s"] / figures["net_evals_per_s"])
+    assert figures["repeats"] == 1
+    assert figures["batched_over_one_leaf_min"] == pytest.approx(figures["batched_over_one_leaf"])
+    assert figures["search_efficiency_max"] == pytest.approx(figures["search_efficiency"])
+
+
+def test_repeats_keep_the_best_round_and_the_spread() -> None:
+    agent = PVNetAgent(DOMAIN, build_params(PVNetAgent, {"blocks": 1, "channels": 8}))
+    figures = bench_search(DOMAIN, agent, {"simulations": 32, "batch_size": 4},
+                           positions=2, rng=np.random.default_rng(1), repeats=3)
+    assert figures["repeats"] == 3
+    for ratio in ("batched_over_one_leaf", "search_efficiency"):
+        assert figures[f"{ratio}_min"] <= figures[f"{ratio}_max"]
+        assert figures[f"{ratio}_min"] > 0
+    # the headline ratios come from the best round of each timing, not from one round
+    assert figures["batched_over_one_leaf"] == pytest.approx(
+        figures["batched_sims_per_s"] / figures["one_leaf_sims_per_s"])
 
 
 def test_explicit_positions_and_errors() -> None:
@@ -39,5 +55,7 @@ def test_explicit_positions_and_errors() -> None:
     assert figures["positions"] == 1
     with pytest.raises(ParamsError, match="no non-terminal"):
         bench_search(DOMAIN, agent, {}, positions=[terminal], rng=np.random.default_rng(0))
+    with pytest.raises(ParamsError, match="repeats"):
+        bench_search(DOMAIN, agent, {}, positions=1, rng=np.random.default_rng(0), repeats=0)
     with pytest.raises(ParamsError, match="simulations"):
         bench_search(DOMAIN, agent, {"simulations": 0}, positions=1, rng=np.random.default_rng(0))

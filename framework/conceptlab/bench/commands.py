@@ -19,6 +19,9 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("spec", help="a spec naming the domain, agent and search to measure")
     p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
     p.add_argument("--positions", type=int, default=8, help="root positions searched")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="rounds of the three timings (each figure is the best round's)"
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_search)
@@ -75,6 +78,7 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
         components.resolved.params["search"],
         positions=args.positions,
         rng=np.random.default_rng(spec.seed),
+        repeats=args.repeats,
     )
     if "torch" in sys.modules:  # the figures depend on it: record it with them
         figures["torch_threads"] = sys.modules["torch"].get_num_threads()

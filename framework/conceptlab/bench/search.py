@@ -60,8 +60,13 @@ def bench_search(
     positions: int | Sequence[Any],
     rng: np.random.Generator,
     search_cls: type[Search[Any]] = PUCTSearch,
+    repeats: int = 1,
 ) -> dict[str, float]:
     """Measure batched search, one-leaf search and raw evaluation throughput.
+
+    The three timings are taken in turn, ``repeats`` times over (so that a slow
+    spell of a shared machine hits all three alike), and each figure is the best
+    of its repeats, as ``timeit`` does.
 
     Args:
         domain: The game.
@@ -71,17 +76,22 @@ def bench_search(
             (terminal ones are skipped).
         rng: Draws the positions and seeds both searches alike.
         search_cls: The search to measure (default ``puct``).
+        repeats: Rounds of the three timings (at least 1).
 
     Returns:
-        ``positions``, ``batch_size``, ``simulations`` (per search),
-        ``batched_sims_per_s``, ``one_leaf_sims_per_s``, ``net_evals_per_s``,
-        ``batched_over_one_leaf`` and ``search_efficiency``
-        (``batched_sims_per_s / net_evals_per_s``).
+        ``positions``, ``batch_size``, ``simulations`` (per search), ``repeats``,
+        ``batched_sims_per_s``, ``one_leaf_sims_per_s``, ``net_evals_per_s`` (best
+        of the repeats), ``batched_over_one_leaf`` and ``search_efficiency``
+        (``batched_sims_per_s / net_evals_per_s``) from those, and the lowest and
+        highest per-round ratios (``batched_over_one_leaf_min`` / ``_max``,
+        ``search_efficiency_min`` / ``_max``) to show the spread.
     """
     params = build_params(search_cls, search_params)  # type: ignore[arg-type]
     batch_size = getattr(params, "batch_size", None)
     if not isinstance(batch_size, int):
         raise ParamsError(f"search {search_cls.name!r} has no batch_size param to benchmark")
+    if repeats < 1:
+        raise ParamsError(f"bench_search: repeats must be >= 1 (got {repeats})")
     if isinstance(positions, int):
         states = domain.opening_states(positions, rng)
     else:
@@ -94,20 +104,30 @@ def bench_search(
     one_leaf = search_cls(domain, params.model_copy(update={"batch_size": 1}))
 
     _timed_searches(batched, agent, states[:1], seed)  # warm-up
-    sims_b, secs_b = _timed_searches(batched, agent, states, seed)
-    sims_1, secs_1 = _timed_searches(one_leaf, agent, states, seed)
-    evals, secs_e = _timed_evaluations(agent, states, batch_size, sims_b)
+    rounds: list[tuple[float, float, float]] = []
+    for _ in range(repeats):
+        sims_b, secs_b = _timed_searches(batched, agent, states, seed)
+        sims_1, secs_1 = _timed_searches(one_leaf, agent, states, seed)
+        evals, secs_e = _timed_evaluations(agent, states, batch_size, sims_b)
+        rounds.append((sims_b / secs_b, sims_1 / secs_1, evals / secs_e))
 
-    batched_rate = sims_b / secs_b
-    one_leaf_rate = sims_1 / secs_1
-    eval_rate = evals / secs_e
+    batched_rate = max(r[0] for r in rounds)
+    one_leaf_rate = max(r[1] for r in rounds)
+    eval_rate = max(r[2] for r in rounds)
+    ratios = [r[0] / r[1] for r in rounds]
+    efficiencies = [r[0] / r[2] for r in rounds]
     return {
         "positions": len(states),
         "batch_size": batch_size,
         "simulations": int(getattr(params, "simulations", sims_b // len(states))),
+        "repeats": repeats,
         "batched_sims_per_s": batched_rate,
         "one_leaf_sims_per_s": one_leaf_rate,
         "net_evals_per_s": eval_rate,
         "batched_over_one_leaf": batched_rate / one_leaf_rate,
         "search_efficiency": batched_rate / eval_rate,
+        "batched_over_one_leaf_min": min(ratios),
+        "batched_over_one_leaf_max": max(ratios),
+        "search_efficiency_min": min(efficiencies),
+        "search_efficiency_max": max(efficiencies),
     }
