@@ -99,6 +99,23 @@ class TrainStage(_Strict):
     epochs: int = Field(default=2, ge=1, description="Passes over the buffer per iteration.")
     batch_size: int = Field(default=64, ge=1, description="Training batch size.")
     learning_rate: float = Field(default=1e-3, gt=0, description="Adam learning rate.")
+    selfplay_search: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the search's params during self-play only, e.g. "
+        "{ simulations = 64 }: self-play may search less than the agent plays with "
+        "(the spec's [search] everywhere else). Empty: the spec's search.",
+    )
+    value_mix: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Weight w of the root search value in the value targets: "
+        "(1 - w) * game outcome + w * root value, both for the player to move. "
+        "0: the outcome alone (AlphaZero).",
+    )
+    symmetries: bool = Field(
+        default=False,
+        description="Also fit every buffer position's images under the domain's exact "
+        "symmetries (the domain's optional symmetries method); an error if it declares none.",
+    )
 
 
 class CollectStage(_Strict):

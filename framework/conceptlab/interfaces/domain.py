@@ -160,6 +160,18 @@ class Domain(Component, Generic[S]):
             "name a reference player in the spec instead"
         )
 
+    # -- symmetries ----------------------------------------------------------------
+    def symmetries(self, state: S) -> Sequence[tuple[S, np.ndarray]]:
+        """The images of ``state`` under the game's exact symmetries (the identity left out).
+
+        Each image comes with ``perm``, an ``(num_actions,)`` integer array
+        mapping every action to its image (``perm[a]`` in the image is ``a``
+        in ``state``). A symmetry must map legal actions to legal actions and
+        keep every value: training on the images (``stages.train.symmetries``)
+        is then exact augmentation. The default is none.
+        """
+        return ()
+
     # -- known concepts ----------------------------------------------------------
     def known_concepts(self) -> Mapping[str, tuple[str, Callable[[S], bool | float]]]:
         """Concepts people already name in this game, for validation and probing.

@@ -7,6 +7,11 @@ fits the agent, and saves buffer ``i`` and then checkpoint ``i``. Everything an
 iteration draws comes from the spec's seed and the iteration number, so a run
 killed anywhere resumes to the same bytes.
 
+Self-play may search with other params than the spec's search
+(``selfplay_search``, e.g. fewer simulations), mix the root search value into
+the value targets (``value_mix``), and the fit may add the positions' images
+under the domain's exact symmetries (``symmetries``); by default none of this.
+
 With ``stages.train.checkpoints`` set, no training happens: the given files are
 checked to load into the spec's agent and become the series. The single entry
 ``"shipped"`` stands for the series the agent's plugin ships: the agent must
@@ -19,33 +24,69 @@ Artifacts: ``checkpoints/ckpt-<i>.pt``, ``buffers/buffer-<i>.npz``,
 from __future__ import annotations
 
 import dataclasses
+import json
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydantic
 
 from conceptlab.errors import ComponentError
-from conceptlab.interfaces import TrainableAgent
-from conceptlab.pipeline import StageContext, components_for
+from conceptlab.interfaces import Search, TrainableAgent
+from conceptlab.pipeline import Components, StageContext, components_for
 from conceptlab.rundir import read_json
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
 
-__all__ = ["play_unit_game", "run_train"]
+__all__ = ["play_unit_game", "run_train", "selfplay_search"]
+
+_SELFPLAY_SEARCHES: weakref.WeakKeyDictionary[Components, dict[str, Search[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def selfplay_search(comps: Components, overrides: Mapping[str, Any]) -> Search[Any]:
+    """The spec's search with ``overrides`` of its params (``stages.train.selfplay_search``).
+
+    Without overrides, the spec's own search; otherwise one built per process and overrides.
+
+    Raises:
+        ComponentError: An override names no param of the search, or gives a bad value.
+    """
+    if not overrides:
+        return comps.search
+    searches = _SELFPLAY_SEARCHES.setdefault(comps, {})
+    key = json.dumps(dict(overrides), sort_keys=True)
+    if key not in searches:
+        search = comps.search
+        try:
+            params = type(search.params).model_validate({**search.params.model_dump(), **overrides})
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ComponentError(
+                f"stages.train.selfplay_search: not params of search {search.name!r}: {problems}"
+            ) from None
+        searches[key] = type(search)(comps.domain, params)
+    return searches[key]
 
 
 def play_unit_game(payload: Mapping[str, Any]) -> tuple[Any, GameRecord]:
     """The domain and the self-play game of one unit.
 
     ``payload``: ``spec``, ``checkpoint``, ``start`` (a state's text form),
-    ``seed``, ``max_moves`` and ``temperature_moves``.
+    ``seed``, ``max_moves`` and ``temperature_moves``; optionally ``search``
+    (overrides of the search's params) and ``value_mix`` (see :func:`play_game`).
     """
     comps = components_for(payload["spec"])
     domain = comps.domain
     record = play_game(
-        domain, comps.agent(payload["checkpoint"]), comps.search, domain.from_text(payload["start"]),
-        np.random.default_rng(payload["seed"]),
+        domain, comps.agent(payload["checkpoint"]), selfplay_search(comps, payload.get("search", {})),
+        domain.from_text(payload["start"]), np.random.default_rng(payload["seed"]),
         max_moves=payload["max_moves"], temperature_moves=payload["temperature_moves"],
+        value_mix=float(payload.get("value_mix", 0.0)),
     )
     return domain, record
 
@@ -115,6 +156,17 @@ def run_train(ctx: StageContext) -> dict[str, Any]:
 
     comps = ctx.components
     domain = comps.domain
+    selfplay_search(comps, cfg.selfplay_search)  # bad overrides fail before any game
+    if cfg.symmetries and not domain.symmetries(domain.initial_state()):
+        raise ComponentError(
+            f"stages.train.symmetries: domain {ctx.spec.domain.name!r} declares no symmetries; "
+            "turn it off"
+        )
+    options: dict[str, Any] = {}
+    if cfg.selfplay_search:
+        options["search"] = dict(cfg.selfplay_search)
+    if cfg.value_mix > 0:
+        options["value_mix"] = cfg.value_mix
     ckpt = ctx.dir / "checkpoints"
     path = ckpt / "ckpt-0000.pt"
     if not path.exists():
@@ -137,7 +189,7 @@ def run_train(ctx: StageContext) -> dict[str, Any]:
             {
                 "spec": ctx.run.spec_data, "checkpoint": previous, "start": domain.to_text(start),
                 "seed": ctx.seed("game", it, g), "max_moves": cfg.max_moves,
-                "temperature_moves": cfg.temperature_moves,
+                "temperature_moves": cfg.temperature_moves, **options,
             }
             for g, start in enumerate(starts)
         ]
@@ -152,7 +204,7 @@ def run_train(ctx: StageContext) -> dict[str, Any]:
         agent.load(previous)  # type: ignore[attr-defined]
         result = train_on_buffer(
             agent, buffer, epochs=cfg.epochs, batch_size=cfg.batch_size,
-            learning_rate=cfg.learning_rate, rng=ctx.rng("fit", it),
+            learning_rate=cfg.learning_rate, rng=ctx.rng("fit", it), symmetries=cfg.symmetries,
         )
         losses = [row for row in losses if row["iteration"] != it] + [{"iteration": it, **result}]
         ctx.write_json("losses.json", losses)

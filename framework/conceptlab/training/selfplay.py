@@ -29,6 +29,7 @@ __all__ = [
     "play_game",
     "play_games",
     "play_match",
+    "symmetric_images",
     "train_on_buffer",
 ]
 
@@ -50,9 +51,12 @@ class GameRecord:
     final_returns: tuple[float, float]
     """Each player's score at the end (``0, 0`` when the game was cut off at ``max_moves``)."""
     value_targets: np.ndarray
-    """``(n,)`` float32 final score of the player to move at each position."""
+    """``(n,)`` float32 value target of each position: the final score of the player to
+    move there, or its mix with ``root_values`` (``play_game``'s ``value_mix``)."""
     terminated: bool
     """Whether the game reached a terminal state (rather than ``max_moves``)."""
+    root_values: np.ndarray | None = None
+    """``(n,)`` float32 root value of each search for the player to move, when known."""
 
     def __len__(self) -> int:
         return len(self.states)
@@ -76,6 +80,7 @@ def play_game(
     temperature: float = 1.0,
     add_noise: bool = True,
     reuse_tree: bool = True,
+    value_mix: float = 0.0,
 ) -> GameRecord:
     """Play one self-play game from ``start_state``, searching every move.
 
@@ -91,13 +96,19 @@ def play_game(
         temperature: Sampling temperature of the early moves.
         add_noise: Dirichlet noise at every root (AlphaZero self-play).
         reuse_tree: Pass the searched subtree of the played move to the next search.
+        value_mix: Weight ``w`` of the search's root value in the value targets:
+            ``(1 - w) * outcome + w * root value``, both for the player to move
+            (0: the outcome alone, as in AlphaZero).
     """
     if max_moves < 1:
         raise ComponentError(f"play_game: max_moves must be >= 1 (got {max_moves!r})")
+    if not 0.0 <= value_mix <= 1.0:
+        raise ComponentError(f"play_game: value_mix must be in [0, 1] (got {value_mix!r})")
     states: list[Any] = []
     actions: list[Action] = []
     visits: list[np.ndarray] = []
     players: list[Player] = []
+    root_values: list[float] = []
     state, tree = start_state, None
     while not domain.is_terminal(state) and len(states) < max_moves:
         t = temperature if len(states) < temperature_moves else 0.0
@@ -106,18 +117,24 @@ def play_game(
         actions.append(result.chosen_action)
         visits.append(result.visit_distribution(domain.num_actions))
         players.append(int(domain.current_player(state)))
+        root_values.append(float(result.root_value))
         tree = search.advance(result, result.chosen_action) if reuse_tree else None
         state = domain.apply(state, result.chosen_action)
     terminated = bool(domain.is_terminal(state))
     final = tuple(float(r) for r in domain.returns(state)) if terminated else (0.0, 0.0)
+    searched = np.asarray(root_values, dtype=np.float32)
+    targets = np.asarray([final[p] for p in players], dtype=np.float32)
+    if value_mix > 0:
+        targets = ((1.0 - value_mix) * targets + value_mix * searched).astype(np.float32)
     return GameRecord(
         states=tuple(states),
         actions=np.asarray(actions, dtype=np.int64),
         visit_distributions=np.asarray(visits, dtype=np.float32).reshape(-1, domain.num_actions),
         players=np.asarray(players, dtype=np.int64),
         final_returns=(final[0], final[1]),
-        value_targets=np.asarray([final[p] for p in players], dtype=np.float32),
+        value_targets=targets,
         terminated=terminated,
+        root_values=searched,
     )
 
 
@@ -131,6 +148,7 @@ def play_games(
     max_moves: int,
     temperature_moves: int,
     temperature: float = 1.0,
+    value_mix: float = 0.0,
 ) -> list[GameRecord]:
     """``games`` self-play games from ``domain.opening_states``, all drawn from ``seed``.
 
@@ -142,6 +160,7 @@ def play_games(
         play_game(
             domain, agent, search, opening, rng,
             max_moves=max_moves, temperature_moves=temperature_moves, temperature=temperature,
+            value_mix=value_mix,
         )
         for opening in openings
     ]
@@ -231,6 +250,43 @@ class ReplayBuffer:
         return self
 
 
+def symmetric_images(
+    domain: Domain[Any], states: Sequence[Any], policies: np.ndarray, values: np.ndarray
+) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """The positions followed by their images under ``domain.symmetries``.
+
+    Each image keeps its position's value target and takes its policy target
+    with the actions mapped: ``image_policy[perm[a]] = policy[a]``.
+
+    Raises:
+        ComponentError: The domain declares no symmetry.
+    """
+    images: list[Any] = []
+    image_policies: list[np.ndarray] = []
+    image_values: list[float] = []
+    declared = False
+    for state, policy, value in zip(states, policies, values, strict=True):
+        for image, perm in domain.symmetries(state):
+            declared = True
+            mapped = np.zeros_like(policy)
+            mapped[np.asarray(perm, dtype=np.int64)] = policy
+            images.append(image)
+            image_policies.append(mapped)
+            image_values.append(float(value))
+    if not declared and len(states):
+        raise ComponentError(
+            f"domain {domain.name!r} declares no symmetries of these positions; "
+            "turn stages.train.symmetries off"
+        )
+    if not images:
+        return list(states), policies, values
+    return (
+        list(states) + images,
+        np.concatenate([policies, np.asarray(image_policies, dtype=policies.dtype)]),
+        np.concatenate([values, np.asarray(image_values, dtype=values.dtype)]),
+    )
+
+
 def train_on_buffer(
     agent: TrainableAgent[Any],
     buffer: ReplayBuffer,
@@ -239,11 +295,18 @@ def train_on_buffer(
     batch_size: int,
     learning_rate: float,
     rng: np.random.Generator,
+    symmetries: bool = False,
 ) -> dict[str, float]:
-    """Fit ``agent`` to the buffer's search policies and outcomes; the last epoch's mean losses."""
+    """Fit ``agent`` to the buffer's search policies and outcomes; the last epoch's mean losses.
+
+    With ``symmetries``, the agent also fits every position's images under the
+    domain's exact symmetries (:meth:`Domain.symmetries`, see :func:`symmetric_images`).
+    """
     if len(buffer) == 0:
         raise ComponentError("train_on_buffer: the replay buffer is empty; play games first")
     states, policies, values = buffer.arrays()
+    if symmetries:
+        states, policies, values = symmetric_images(buffer.domain, states, policies, values)
     losses = agent.fit(
         states, policies, values,
         epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, rng=rng,

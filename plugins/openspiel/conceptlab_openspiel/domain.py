@@ -12,11 +12,12 @@ stays one line whatever the game's own string form looks like.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
 
 import numpy as np
 import pyspiel
+from open_spiel.python.observation import make_observation
 from pydantic import Field, field_validator
 
 from conceptlab.errors import ComponentError, InvalidActionError, InvalidStateError
@@ -26,7 +27,21 @@ from conceptlab.values import Action, Player
 from conceptlab_openspiel.games import UnsupportedGameError, load_game
 from conceptlab_openspiel.render import board_svg, changed_cells
 
-__all__ = ["OpenSpielDomain", "OpenSpielParams", "SpielState"]
+__all__ = ["SYMMETRIES", "OpenSpielDomain", "OpenSpielParams", "SpielState"]
+
+
+def _column_mirror(game: pyspiel.Game) -> list[np.ndarray]:
+    """The left-right mirror of a game whose action ids are the board's columns."""
+    return [np.arange(int(game.num_distinct_actions()))[::-1].copy()]
+
+
+SYMMETRIES: dict[str, Callable[[pyspiel.Game], list[np.ndarray]]] = {
+    "connect_four": _column_mirror,
+}
+"""Game short name -> the action permutations of the game's exact symmetries (identity
+left out). Only games whose rules and outcomes are invariant under every listed
+permutation, whatever their parameters, are here: Connect Four's mirror maps a drop in
+column ``c`` to one in column ``columns - 1 - c``."""
 
 
 class SpielState:
@@ -37,10 +52,13 @@ class SpielState:
 
     __slots__ = ("history", "native")
 
-    def __init__(self, native: pyspiel.SpielState) -> None:
+    def __init__(self, native: pyspiel.SpielState, history: tuple[int, ...] | None = None) -> None:
         self.native = native
-        self.history: tuple[int, ...] = tuple(int(a) for a in native.history())
-        """The actions from the initial state, which identify the state."""
+        self.history: tuple[int, ...] = (
+            tuple(int(a) for a in native.history()) if history is None else history
+        )
+        """The actions from the initial state, which identify the state (``history``,
+        when given, must be ``native``'s)."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SpielState) and other.history == self.history
@@ -96,11 +114,16 @@ class OpenSpielDomain(Domain[SpielState]):
         super().__init__(params)
         self.game = load_game(self.params.game)
         self._tensor_shape = tuple(int(d) for d in self.game.observation_tensor_shape())
+        # OpenSpiel's observer writes the observation tensor into a numpy buffer: the same
+        # numbers as state.observation_tensor(player), without building a Python list
+        self._observer = make_observation(self.game)
         if len(self._tensor_shape) == 3:
             c, h, w = self._tensor_shape
             self._observation_shape: tuple[int, ...] = (c + 1, h, w)
         else:
             self._observation_shape = (math.prod(self._tensor_shape) + 1,)
+        symmetries = SYMMETRIES.get(self.game.get_type().short_name)
+        self._symmetries: list[np.ndarray] = symmetries(self.game) if symmetries else []
 
     def __repr__(self) -> str:
         return f"OpenSpielDomain(OpenSpielParams(game={self.params.game!r}))"
@@ -141,15 +164,15 @@ class OpenSpielDomain(Domain[SpielState]):
     def legal_actions(self, state: SpielState) -> Sequence[Action]:
         if state.native.is_terminal():
             return []
-        return sorted(int(a) for a in state.native.legal_actions())
+        return sorted(state.native.legal_actions())
 
     def apply(self, state: SpielState, action: Action) -> SpielState:
         native = state.native
-        if native.is_terminal() or action not in set(native.legal_actions()):
+        if native.is_terminal() or action not in native.legal_actions():
             raise InvalidActionError(f"illegal action {action!r} in {self.to_text(state)!r}")
         child = native.clone()
         child.apply_action(int(action))
-        return SpielState(child)
+        return SpielState(child, (*state.history, int(action)))
 
     def is_terminal(self, state: SpielState) -> bool:
         return bool(state.native.is_terminal())
@@ -165,12 +188,25 @@ class OpenSpielDomain(Domain[SpielState]):
     # -- encodings ---------------------------------------------------------------
     def encode(self, states: Sequence[SpielState]) -> np.ndarray:
         out = np.zeros((len(states), *self._observation_shape), dtype=np.float32)
+        observer = self._observer
         for i, state in enumerate(states):
             player = self.current_player(state)
-            tensor = np.asarray(state.native.observation_tensor(player), dtype=np.float32)
+            observer.set_from(state.native, player)
+            tensor = observer.tensor
             out[i, :-1] = tensor.reshape(self._tensor_shape) if self.spatial else tensor
             out[i, -1] = float(player == 0)
         return out
+
+    def symmetries(self, state: SpielState) -> list[tuple[SpielState, np.ndarray]]:
+        """The state replayed with every action mapped by each of the game's exact symmetries
+        (``SYMMETRIES``); none for the other games."""
+        images = []
+        for perm in self._symmetries:
+            native = self.game.new_initial_state()
+            for action in state.history:
+                native.apply_action(int(perm[action]))
+            images.append((SpielState(native), perm))
+        return images
 
     # -- text ------------------------------------------------------------------
     def to_text(self, state: SpielState) -> str:

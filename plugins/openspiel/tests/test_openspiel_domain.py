@@ -152,3 +152,18 @@ def test_render_svg_frames_the_cells_a_move_changes() -> None:
     move = othello.legal_actions(opening)[0]
     framed = othello.render_svg(opening, [(move, "green")])
     assert framed.count('stroke="green"') == 2  # the new disc and the one it flips, not the caption
+
+
+@pytest.mark.parametrize("game", [*GAMES, "nim"])
+def test_encoding_matches_the_states_own_observation_tensor(game: str) -> None:
+    domain = make(game)
+    rng = np.random.default_rng(1)
+    state, states = domain.initial_state(), []
+    while not domain.is_terminal(state) and len(states) < 30:
+        states.append(state)
+        state = domain.apply(state, int(rng.choice(list(domain.legal_actions(state)))))
+    encoded = domain.encode(states)
+    for k, state in enumerate(states):
+        player = domain.current_player(state)
+        native = np.asarray(state.native.observation_tensor(player), np.float32)
+        np.testing.assert_array_equal(encoded[k, :-1].reshape(-1), native)
