@@ -79,6 +79,15 @@ def test_unknown_component_param(tmp_path, registry):
         resolve_spec(spec, registry)
 
 
+def test_selfplay_search_overrides_are_checked_against_the_search(tmp_path, registry):
+    good = load_spec(write(tmp_path, MINIMAL), ["stages.train.selfplay_search={simulations=4}"])
+    assert resolve_spec(good, registry).params["search"].simulations != 4  # the spec's own search
+    for override, problem in (("simulations=0", "greater than or equal to 1"), ("simulatons=4", "simulatons")):
+        spec = load_spec(write(tmp_path, MINIMAL), [f"stages.train.selfplay_search={{{override}}}"])
+        with pytest.raises(ParamsError, match=rf"\[stages\.train\.selfplay_search\] search 'puct'.*{problem}"):
+            resolve_spec(spec, registry)
+
+
 def test_overrides_parse_toml_values():
     data = apply_overrides({"a": {"b": 1}}, ["a.b=5", "a.c=[1, 2]", "d=word", "e.f=true"])
     assert data == {"a": {"b": 5, "c": [1, 2]}, "d": "word", "e": {"f": True}}

@@ -361,6 +361,13 @@ def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> Resolv
             exc.args = (f"{source}: [{field}] {exc}",)
             raise exc from None
         classes[field] = cls
+    overrides = spec.stages.train.selfplay_search
+    if overrides:  # self-play's search params must be valid params of the spec's search too
+        try:
+            build_params(classes["search"], {**spec.search.params, **overrides})
+        except ComponentError as exc:
+            exc.args = (f"{source}: [stages.train.selfplay_search] {exc}",)
+            raise exc from None
     return ResolvedSpec(spec, classes, params)
 
 
