@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydantic
 
 from conceptlab.errors import ComponentError
-from conceptlab.interfaces import Search, TrainableAgent
+from conceptlab.interfaces import Search, TrainableAgent, build_params
 from conceptlab.pipeline import Components, StageContext, components_for
 from conceptlab.rundir import read_json
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
@@ -61,14 +60,9 @@ def selfplay_search(comps: Components, overrides: Mapping[str, Any]) -> Search[A
     if key not in searches:
         search = comps.search
         try:
-            params = type(search.params).model_validate({**search.params.model_dump(), **overrides})
-        except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
-            )
-            raise ComponentError(
-                f"stages.train.selfplay_search: not params of search {search.name!r}: {problems}"
-            ) from None
+            params = build_params(type(search), {**search.params.model_dump(), **overrides})
+        except ComponentError as exc:
+            raise ComponentError(f"stages.train.selfplay_search: {exc}") from None
         searches[key] = type(search)(comps.domain, params)
     return searches[key]
 
