@@ -29,6 +29,8 @@ def test_figures_are_measured_and_consistent() -> None:
         figures["batched_sims_per_s"] / figures["one_leaf_sims_per_s"])
     assert figures["search_efficiency"] == pytest.approx(
         figures["batched_sims_per_s"] / figures["net_evals_per_s"])
+    assert figures["outside_net_us_per_sim"] == pytest.approx(
+        1e6 / figures["batched_sims_per_s"] - 1e6 / figures["net_evals_per_s"])
     assert figures["repeats"] == 1
     assert figures["batched_over_one_leaf_min"] == pytest.approx(figures["batched_over_one_leaf"])
     assert figures["search_efficiency_max"] == pytest.approx(figures["search_efficiency"])

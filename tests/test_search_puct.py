@@ -8,6 +8,8 @@ per player) rather than any knowledge in a network.
 
 from __future__ import annotations
 
+import gc
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,7 +18,7 @@ import pytest
 from conceptlab.errors import ComponentError, InvalidStateError, ParamsError
 from conceptlab.interfaces import Agent, build_params
 from conceptlab.plugins import get_registry
-from conceptlab.search.puct import Node, PUCTSearch
+from conceptlab.search.puct import Node, PUCTParams, PUCTSearch
 from conceptlab.testing.tictactoe import Board, TicTacToe
 from conceptlab.values import Evaluation
 
@@ -139,6 +141,72 @@ def _check_tree_counts(node: Node) -> None:
         if child.expanded:
             assert int(child.visits.sum()) == int(node.visits[i]) - 1
             _check_tree_counts(child)
+
+
+class CheckedPUCT(PUCTSearch[Board]):
+    """PUCT that checks, at every selection, what the node keeps for it against the
+    PUCT formula computed afresh from the node's edge statistics."""
+
+    selections = 0
+
+    def _select(self, node: Node, priors: np.ndarray) -> int:
+        p = self.params
+        n = node.visits + node.pending_visits
+        w = node.value_sums - p.virtual_loss * node.pending_visits
+        q = np.where(n > 0, w / np.maximum(n, 1), p.fpu_value)
+        assert np.array_equal(node.select_q, q)
+        assert np.array_equal(node.select_n1, 1.0 + n)
+        assert node.select_total == int(n.sum())
+        total = float(n.sum())
+        c = p.c_init + math.log((1.0 + total + p.c_base) / p.c_base)
+        expected = int(np.argmax(q + c * priors * math.sqrt(1.0 + total) / (1.0 + n)))
+        chosen = super()._select(node, priors)
+        assert chosen == expected
+        type(self).selections += 1
+        return chosen
+
+
+@pytest.mark.parametrize("batch_size", [1, 8, 32])
+def test_selection_statistics_follow_visits_and_pending_visits(batch_size: int) -> None:
+    CheckedPUCT.selections = 0
+    agent = UniformAgent(DOMAIN)
+    params = PUCTParams(simulations=150, batch_size=batch_size, virtual_loss=0.7, fpu_value=-0.3)
+    puct = CheckedPUCT(DOMAIN, params)
+    first = puct.run(DOMAIN.initial_state(), agent, np.random.default_rng(0), add_noise=True)
+    # a search with other virtual-loss and first-play params reuses the tree
+    other = CheckedPUCT(DOMAIN, params.model_copy(update={"virtual_loss": 2.0, "fpu_value": 0.4}))
+    state = DOMAIN.apply(DOMAIN.initial_state(), first.chosen_action)
+    other.run(state, agent, np.random.default_rng(1), tree=puct.advance(first, first.chosen_action))
+    assert CheckedPUCT.selections > 150
+
+
+def test_cycle_collector_is_paused_while_searching_and_restored() -> None:
+    class Spy(UniformAgent):
+        def __init__(self, domain: TicTacToe, fail_after: int | None = None) -> None:
+            super().__init__(domain)
+            self.collector: list[bool] = []
+            self.fail_after = fail_after
+
+        def evaluate(self, states: Sequence[Board], layers: Sequence[str] = ()) -> Evaluation:
+            self.collector.append(gc.isenabled())
+            if self.fail_after is not None and len(self.collector) > self.fail_after:
+                raise RuntimeError("agent failed")
+            return super().evaluate(states, layers)
+
+    assert gc.isenabled()
+    spy = Spy(DOMAIN)
+    search(60, 4).run(DOMAIN.initial_state(), spy, np.random.default_rng(0))
+    assert spy.collector[0] and not any(spy.collector[1:])  # the root's evaluation comes first
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="agent failed"):
+        search(60, 4).run(DOMAIN.initial_state(), Spy(DOMAIN, fail_after=3), np.random.default_rng(0))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        search(20, 4).run(DOMAIN.initial_state(), UniformAgent(DOMAIN), np.random.default_rng(0))
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
 
 
 def test_batches_hold_distinct_leaves() -> None:

@@ -84,7 +84,10 @@ def bench_search(
         of the repeats), ``batched_over_one_leaf`` and ``search_efficiency``
         (``batched_sims_per_s / net_evals_per_s``) from those, and the lowest and
         highest per-round ratios (``batched_over_one_leaf_min`` / ``_max``,
-        ``search_efficiency_min`` / ``_max``) to show the spread.
+        ``search_efficiency_min`` / ``_max``) to show the spread, and
+        ``outside_net_us_per_sim``: microseconds a batched simulation spends
+        beyond its share of the network's time (``1e6 / batched_sims_per_s -
+        1e6 / net_evals_per_s``; tree work, encoding, move generation).
     """
     params = build_params(search_cls, search_params)  # type: ignore[arg-type]
     batch_size = getattr(params, "batch_size", None)
@@ -130,4 +133,5 @@ def bench_search(
         "batched_over_one_leaf_max": max(ratios),
         "search_efficiency_min": min(efficiencies),
         "search_efficiency_max": max(efficiencies),
+        "outside_net_us_per_sim": 1e6 * (1.0 / batched_rate - 1.0 / eval_rate),
     }

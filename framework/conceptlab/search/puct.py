@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -61,16 +63,24 @@ class PUCTParams(StrictParams):
     )
 
 
+_NO_EDGES = np.zeros(0)
+_NO_EDGES.flags.writeable = False
+
+
 class Node:
     """One state of the search tree, with the statistics of the edges leaving it.
 
-    Edge statistics live in the parent as arrays (one entry per legal action)
-    so that selection is a few vector operations.
+    Edge statistics live in the parent, one entry per legal action. Visits,
+    value sums and pending visits are plain lists (a descent updates single
+    entries, which lists do fastest) and read as arrays through the properties
+    of the same names; the two arrays PUCT selection needs are kept current
+    beside them, so that selection is a few vector operations.
     """
 
     __slots__ = (
-        "state", "terminal", "player", "returns", "actions", "priors",
-        "visits", "value_sums", "pending_visits", "children", "value", "pending",
+        "state", "terminal", "player", "returns", "actions", "priors", "children", "value", "pending",
+        "edge_visits", "edge_value_sums", "edge_pending",
+        "select_q", "select_n1", "select_total", "select_key",
     )
 
     def __init__(self, domain: Domain[Any], state: Any) -> None:
@@ -84,40 +94,82 @@ class Node:
             self.returns = (float(first), float(second))
         self.actions: np.ndarray | None = None
         """Legal actions, once the node is expanded."""
-        self.priors: np.ndarray = np.zeros(0)
-        self.visits: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.value_sums: np.ndarray = np.zeros(0)
-        """Sum of backed-up values of each edge, for this node's player."""
-        self.pending_visits: np.ndarray = np.zeros(0, dtype=np.int64)
-        """Virtual visits of each edge by descents waiting for an evaluation."""
+        self.priors: np.ndarray = _NO_EDGES
         self.children: list[Node | None] = []
         self.value: float = 0.0
         """The agent's value of this node for its player, once expanded."""
         self.pending: bool = False
         """Whether the node waits in the batch being collected."""
+        self.edge_visits: list[int] = []
+        self.edge_value_sums: list[float] = []
+        self.edge_pending: list[int] = []
+        # What PUCT selection reads (see PUCTSearch._select): the Q of each edge
+        # with its pending visits counted as losses (``fpu_value`` while it has
+        # none), 1 + its visits and pending visits, their sum over the edges,
+        # and the (virtual_loss, fpu_value) these assume.
+        self.select_q: np.ndarray = _NO_EDGES
+        self.select_n1: np.ndarray = _NO_EDGES
+        self.select_total: int = 0
+        self.select_key: tuple[float, float] | None = None
 
     @property
     def expanded(self) -> bool:
         """Whether the agent has evaluated this node."""
         return self.actions is not None
 
-    def expand(self, actions: Sequence[Action], policy: np.ndarray, value: float) -> None:
-        """Attach priors over ``actions`` (renormalised; uniform when the policy is all zero)."""
+    @property
+    def visits(self) -> np.ndarray:
+        """Visits of each edge (a copy)."""
+        return np.array(self.edge_visits, dtype=np.int64)
+
+    @property
+    def value_sums(self) -> np.ndarray:
+        """Sum of backed-up values of each edge, for this node's player (a copy)."""
+        return np.array(self.edge_value_sums, dtype=np.float64)
+
+    @property
+    def pending_visits(self) -> np.ndarray:
+        """Virtual visits of each edge by descents waiting for an evaluation (a copy)."""
+        return np.array(self.edge_pending, dtype=np.int64)
+
+    def expand(
+        self, actions: Sequence[Action], policy: np.ndarray, value: float,
+        *, virtual_loss: float = 1.0, fpu_value: float = 0.0,
+    ) -> None:
+        """Attach priors over ``actions`` (renormalised; uniform when the policy is all zero).
+
+        ``virtual_loss`` and ``fpu_value`` are the searching params (see :meth:`reset_selection`).
+        """
         self.actions = np.asarray(actions, dtype=np.int64)
         priors = np.asarray(policy, dtype=np.float64)[self.actions]
         total = priors.sum()
         n = len(self.actions)
         self.priors = priors / total if total > 0 else np.full(n, 1.0 / max(n, 1))
-        self.visits = np.zeros(n, dtype=np.int64)
-        self.value_sums = np.zeros(n)
-        self.pending_visits = np.zeros(n, dtype=np.int64)
+        self.edge_visits = [0] * n
+        self.edge_value_sums = [0.0] * n
+        self.edge_pending = [0] * n
         self.children = [None] * n
         self.value = float(value)
+        self.select_q = np.full(n, float(fpu_value))
+        self.select_n1 = np.ones(n)
+        self.select_total = 0
+        self.select_key = (virtual_loss, fpu_value)
+
+    def reset_selection(self, virtual_loss: float, fpu_value: float) -> None:
+        """Recompute what selection reads from the edge statistics, for a search with these params."""
+        n = self.visits + self.pending_visits
+        w = self.value_sums - virtual_loss * self.pending_visits
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.select_q = np.where(n > 0, w / np.maximum(n, 1), fpu_value)
+        self.select_n1 = 1.0 + n
+        self.select_total = int(n.sum())
+        self.select_key = (virtual_loss, fpu_value)
 
     def q_values(self) -> np.ndarray:
         """Mean value of each edge for this node's player (``nan`` if unvisited)."""
+        visits = self.visits
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.visits > 0, self.value_sums / np.maximum(self.visits, 1), np.nan)
+            return np.where(visits > 0, self.value_sums / np.maximum(visits, 1), np.nan)
 
 
 Path = list[tuple[Node, int]]
@@ -146,6 +198,9 @@ class PUCTSearch(Search[S]):
       player, whoever moves next (players need not alternate).
     * A reused tree keeps its visits: a search from it runs only the simulations
       missing from the budget.
+
+    While :meth:`run` grows the tree it pauses Python's cycle collector (the
+    agent's ``evaluate`` is called with it paused) and restores it on return.
     """
 
     name: ClassVar[str] = "puct"
@@ -173,8 +228,9 @@ class PUCTSearch(Search[S]):
             priors = (1 - p.dirichlet_fraction) * priors + p.dirichlet_fraction * noise
         budget = max(p.simulations - int(root.visits.sum()), 0)
         done = 0
-        while done < budget:
-            done += self._simulate_batch(root, priors, agent, min(p.batch_size, budget - done))
+        with _cyclic_gc_paused():
+            while done < budget:
+                done += self._simulate_batch(root, priors, agent, min(p.batch_size, budget - done))
         return self._result(root, priors, done, temperature, rng)
 
     def advance(self, result: SearchResult[S], action: Action) -> Any:
@@ -200,6 +256,9 @@ class PUCTSearch(Search[S]):
                     f"not {self.domain.to_text(state)!r}"
                 )
             root = tree
+            key = (self.params.virtual_loss, self.params.fpu_value)
+            if root.expanded and root.select_key != key:
+                _reset_selection(root, key)
         else:
             root = Node(self.domain, state)
         if root.terminal:
@@ -250,7 +309,9 @@ class PUCTSearch(Search[S]):
                 f"domain {self.domain.name!r}: the non-terminal state "
                 f"{self.domain.to_text(node.state)!r} has no legal actions"
             )
-        node.expand(actions, policy, value)
+        node.expand(
+            actions, policy, value, virtual_loss=self.params.virtual_loss, fpu_value=self.params.fpu_value
+        )
 
     def _descend(self, root: Node, root_priors: np.ndarray) -> tuple[Node, Path]:
         """Select edges from ``root`` down to an unexpanded or terminal node."""
@@ -269,36 +330,57 @@ class PUCTSearch(Search[S]):
         return node, path
 
     def _select(self, node: Node, priors: np.ndarray) -> int:
-        """The edge maximising the PUCT score, counting pending visits as losses."""
+        """The edge maximising the PUCT score, counting pending visits as losses.
+
+        ``Q + c(N) * P * sqrt(1 + N) / (1 + n)``, with ``n`` the edge's visits and
+        pending visits and ``Q`` its mean value with every pending visit counted
+        as ``-virtual_loss`` (``fpu_value`` while ``n = 0``). The node keeps ``Q``,
+        ``1 + n`` and ``N`` current (:meth:`_add_virtual`, :meth:`_backup`), so a
+        descent does a handful of vector operations per level.
+        """
         p = self.params
-        n = node.visits + node.pending_visits
-        w = node.value_sums - p.virtual_loss * node.pending_visits
-        total = float(n.sum())
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q = np.where(n > 0, w / np.maximum(n, 1), p.fpu_value)
+        total = node.select_total
         c = p.c_init + math.log((1.0 + total + p.c_base) / p.c_base)
-        score = q + c * priors * math.sqrt(1.0 + total) / (1.0 + n)
-        return int(np.argmax(score))
+        score = node.select_q + c * priors * math.sqrt(1.0 + total) / node.select_n1
+        return int(score.argmax())
 
-    @staticmethod
-    def _add_virtual(path: Path, sign: int) -> None:
+    def _add_virtual(self, path: Path, sign: int) -> None:
+        """Add (``sign = 1``) or remove (``-1``) one pending visit along ``path``."""
+        virtual_loss, fpu_value = self.params.virtual_loss, self.params.fpu_value
         for node, i in path:
-            node.pending_visits[i] += sign
+            pending = node.edge_pending[i] + sign
+            node.edge_pending[i] = pending
+            node.select_total += sign
+            n = node.edge_visits[i] + pending
+            node.select_n1[i] = 1.0 + n
+            node.select_q[i] = (node.edge_value_sums[i] - virtual_loss * pending) / n if n > 0 else fpu_value
 
-    @staticmethod
-    def _backup(path: Path, values: tuple[float, float], *, virtual: bool) -> None:
-        """Add one visit along ``path``; ``values[p]`` is the leaf's value for player ``p``."""
+    def _backup(self, path: Path, values: tuple[float, float], *, virtual: bool) -> None:
+        """Add one visit along ``path``; ``values[p]`` is the leaf's value for player ``p``.
+
+        With ``virtual``, the descent's pending visit turns into this visit.
+        """
+        virtual_loss = self.params.virtual_loss
         for node, i in path:
-            node.visits[i] += 1
-            node.value_sums[i] += values[node.player]
+            visits = node.edge_visits[i] + 1
+            node.edge_visits[i] = visits
+            value_sum = node.edge_value_sums[i] + values[node.player]
+            node.edge_value_sums[i] = value_sum
+            pending = node.edge_pending[i]
             if virtual:
-                node.pending_visits[i] -= 1
+                pending -= 1
+                node.edge_pending[i] = pending
+            else:
+                node.select_total += 1
+            n = visits + pending
+            node.select_n1[i] = 1.0 + n
+            node.select_q[i] = (value_sum - virtual_loss * pending) / n
 
     # -- the result ------------------------------------------------------------------------------
     def _result(
         self, root: Node, priors: np.ndarray, done: int, temperature: float, rng: np.random.Generator
     ) -> SearchResult[S]:
-        visits = root.visits.copy()
+        visits = root.visits
         total = int(visits.sum())
         index = choose_index(visits, priors, temperature, rng)
         chosen = int(root.actions[index])  # type: ignore[index]
@@ -329,6 +411,36 @@ class PUCTSearch(Search[S]):
         if not isinstance(result.tree, Node):
             raise ComponentError("search 'puct': result has no PUCT tree to read rollouts from")
         return extract_rollouts(self.domain, result.tree, params, agent)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a search grows its tree.
+
+    A search allocates many small objects that live as long as the tree, so
+    the collector would run again and again over a growing tree that holds no
+    cycles (children do not point back to their parents): about a fifth of the
+    search's own time with chess. Reference counting still frees everything;
+    the collector resumes, if it was on, when the search returns or raises.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _reset_selection(root: Node, key: tuple[float, float]) -> None:
+    """Recompute the selection statistics of every expanded node under ``root`` for ``key``."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.expanded:
+            node.reset_selection(*key)
+            stack.extend(child for child in node.children if child is not None)
 
 
 def choose_index(

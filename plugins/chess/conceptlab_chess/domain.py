@@ -135,7 +135,7 @@ class ChessDomain(Domain[ChessState]):
                     outcome = chess.Outcome(chess.Termination.CHECKMATE, not board.turn)
                 else:
                     outcome = chess.Outcome(chess.Termination.STALEMATE, None)
-            elif board.is_insufficient_material():
+            elif not (board.pawns | board.rooks | board.queens) and board.is_insufficient_material():
                 outcome = chess.Outcome(chess.Termination.INSUFFICIENT_MATERIAL, None)
             elif board.halfmove_clock >= 150:
                 outcome = chess.Outcome(chess.Termination.SEVENTYFIVE_MOVES, None)

@@ -14,7 +14,8 @@ from typing import TypeAlias
 
 import chess
 
-from conceptlab_chess.encoding import PolicyIndex, move_index
+from conceptlab_chess.encoding import PolicyIndex
+from conceptlab_chess.movegen import legal_moves
 
 __all__ = ["ChessState", "HistoryEntry", "PositionKey", "position_key"]
 
@@ -73,8 +74,7 @@ class ChessState:
     def moves(self) -> Mapping[PolicyIndex, chess.Move]:
         """Legal moves by policy index (ignoring draws by rule), computed once."""
         if self._moves is None:
-            turn = self.board.turn
-            self._moves = {move_index(m, turn): m for m in self.board.legal_moves}
+            self._moves = legal_moves(self.board)
         return self._moves
 
     @property
