@@ -17,16 +17,12 @@ from __future__ import annotations
 import chess
 from chess import (
     BB_DIAG_ATTACKS,
-    BB_DIAG_MASKS,
     BB_FILE_ATTACKS,
-    BB_FILE_MASKS,
     BB_KING_ATTACKS,
-    BB_KNIGHT_ATTACKS,
     BB_PAWN_ATTACKS,
     BB_RANK_1,
     BB_RANK_8,
     BB_RANK_ATTACKS,
-    BB_RANK_MASKS,
     BB_RAYS,
 )
 
@@ -131,28 +127,14 @@ def legal_moves(board: chess.Board) -> dict[PolicyIndex, chess.Move]:
             out[move_index(move, turn)] = move
 
     # knights, bishops, rooks and queens; a pinned one stays on its pin line
-    for pieces, slides in (
-        (board.knights, 0), (board.bishops, 1), (board.rooks, 2), (board.queens, 3),
-    ):
-        pieces &= us
-        while pieces:
-            square = pieces.bit_length() - 1
-            pieces ^= 1 << square
-            if slides == 0:
-                attacks = BB_KNIGHT_ATTACKS[square]
-            else:
-                attacks = 0
-                if slides & 1:
-                    attacks = BB_DIAG_ATTACKS[square][BB_DIAG_MASKS[square] & occupied]
-                if slides & 2:
-                    attacks |= (
-                        BB_RANK_ATTACKS[square][BB_RANK_MASKS[square] & occupied]
-                        | BB_FILE_ATTACKS[square][BB_FILE_MASKS[square] & occupied]
-                    )
-            attacks &= ~us
-            if pinned >> square & 1:
-                attacks &= BB_RAYS[king][square]
-            _add(out, turn, square, attacks)
+    pieces = (board.knights | board.bishops | board.rooks | board.queens) & us
+    while pieces:
+        square = pieces.bit_length() - 1
+        pieces ^= 1 << square
+        attacks = board.attacks_mask(square) & ~us
+        if pinned >> square & 1:
+            attacks &= BB_RAYS[king][square]
+        _add(out, turn, square, attacks)
 
     # pawns: captures, single and double pushes, promotions; en passant from python-chess
     pawns = board.pawns & us
