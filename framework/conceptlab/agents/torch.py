@@ -74,6 +74,10 @@ class TorchAgent(TrainableAgent[S]):
     def build_network(self) -> PolicyValueNet:
         """A fresh network for ``self.domain`` with ``self.params``."""
 
+    def encode(self, states: Sequence[S]) -> np.ndarray:
+        """The network's input for ``states``: the domain's encoding unless a subclass reads states its own way."""
+        return self.domain.encode(states)
+
     # -- evaluation ----------------------------------------------------------------------------
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -108,7 +112,7 @@ class TorchAgent(TrainableAgent[S]):
             return Evaluation(
                 np.zeros((0, self.domain.num_actions), np.float32), np.zeros(0, np.float32), empty
             )
-        x = torch.from_numpy(self.domain.encode(states))
+        x = torch.from_numpy(self.encode(states))
         mask = torch.from_numpy(legal_mask(self.domain, states))
         with torch.inference_mode():
             logits, value, captured = self._forward(x, layers)
@@ -136,7 +140,7 @@ class TorchAgent(TrainableAgent[S]):
         n = len(states)
         if n == 0:
             return {"policy_loss": float("nan")}
-        x_all = torch.from_numpy(self.domain.encode(states))
+        x_all = torch.from_numpy(self.encode(states))
         mask_all = torch.from_numpy(legal_mask(self.domain, states))
         p_all = torch.from_numpy(np.asarray(policy_targets, dtype=np.float32))
         v_all = None if value_targets is None else torch.from_numpy(np.asarray(value_targets, np.float32))
