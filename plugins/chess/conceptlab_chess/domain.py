@@ -22,7 +22,7 @@ from conceptlab_chess.openings import OPENING_SETS, opening_set
 from conceptlab_chess.pgn import PgnFilter, PgnStats, read_games
 from conceptlab_chess.planes import encode_states, num_planes
 from conceptlab_chess.puzzles import puzzles_epd, puzzles_pgn
-from conceptlab_chess.state import ChessState
+from conceptlab_chess.state import KEPT_POSITIONS, ChessState
 
 if TYPE_CHECKING:
     from conceptlab.study.puzzles import Puzzle
@@ -88,6 +88,8 @@ class ChessDomain(Domain[ChessState]):
 
     def __init__(self, params: StrictParams | None = None) -> None:
         super().__init__(params)
+        self.kept_history = max(self.params.history, KEPT_POSITIONS)
+        """Positions each state keeps: the net's ``history``, and at least what lc0 networks read."""
 
     # -- rules -----------------------------------------------------------------
     @property
@@ -106,7 +108,7 @@ class ChessDomain(Domain[ChessState]):
         root = board.root()
         state = ChessState(root)
         for move in board.move_stack:
-            state = state.successor(move, self.params.history)
+            state = state.successor(move, self.kept_history)
         return state
 
     def opening_states(self, count: int, rng: np.random.Generator) -> list[ChessState]:
@@ -122,7 +124,7 @@ class ChessDomain(Domain[ChessState]):
                 board = chess.Board()
                 state = ChessState(board)
                 for move in openings[int(k)].moves():
-                    state = state.successor(move, self.params.history)
+                    state = state.successor(move, self.kept_history)
                 states.append(state)
         return states
 
@@ -162,7 +164,7 @@ class ChessDomain(Domain[ChessState]):
         if move is None or self._outcome(state)[0]:
             why = "the game is over" if move is not None else "not a legal move"
             raise InvalidActionError(f"action {action!r} in {state.fen!r}: {why}")
-        return state.successor(move, self.params.history)
+        return state.successor(move, self.kept_history)
 
     def apply_move(self, state: ChessState, move: chess.Move) -> ChessState:
         """The state after the python-chess ``move``; ``InvalidActionError`` when illegal."""
@@ -319,7 +321,7 @@ class ChessDomain(Domain[ChessState]):
                 state = ChessState(game.start)
                 states = [state]
                 for move in game.moves:
-                    state = state.successor(move, self.params.history)
+                    state = state.successor(move, self.kept_history)
                     states.append(state)
                 yield states
         finally:

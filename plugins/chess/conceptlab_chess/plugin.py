@@ -1,4 +1,4 @@
-"""Entry point of the ``chess`` plugin: registers the chess domain and the ``az-chess`` agent."""
+"""Entry point of the ``chess`` plugin: registers the chess domain and the ``az-chess`` and ``lc0`` agents."""
 
 from __future__ import annotations
 
@@ -17,5 +17,6 @@ def register_domains() -> list[type]:
 @hookimpl
 def register_agents() -> list[type]:
     from conceptlab_chess.agent import AlphaZeroChessAgent
+    from conceptlab_chess.lc0.agent import Lc0Agent
 
-    return [AlphaZeroChessAgent]
+    return [AlphaZeroChessAgent, Lc0Agent]

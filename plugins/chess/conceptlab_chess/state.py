@@ -17,7 +17,11 @@ import chess
 from conceptlab_chess.encoding import PolicyIndex
 from conceptlab_chess.movegen import legal_moves
 
-__all__ = ["ChessState", "HistoryEntry", "PositionKey", "position_key"]
+__all__ = ["KEPT_POSITIONS", "ChessState", "HistoryEntry", "PositionKey", "position_key"]
+
+KEPT_POSITIONS = 8
+"""Positions a state of the chess domain keeps at least (itself and 7 earlier ones), whatever
+the domain's ``history``: the deepest input served here, lc0's, reads 8."""
 
 PositionKey: TypeAlias = Hashable
 """What makes two positions "the same" for repetitions (FIDE 9.2): pieces, side

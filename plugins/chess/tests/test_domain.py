@@ -12,7 +12,7 @@ from conceptlab.errors import InvalidActionError, InvalidStateError, ParamsError
 from conceptlab.interfaces import build_params
 from conceptlab_chess.domain import ChessDomain
 from conceptlab_chess.openings import OPENINGS
-from conceptlab_chess.state import ChessState
+from conceptlab_chess.state import KEPT_POSITIONS, ChessState
 from perft_positions import INITIAL_DEPTH4, PERFT_POSITIONS
 
 
@@ -189,7 +189,9 @@ def test_every_named_opening_is_legal_and_opening_states_cycle_through_them() ->
     fens = {domain.to_text(s) for s in states}
     e4_lines = [o for o in OPENINGS if o.san.startswith("e4")]
     assert len(fens) == len(e4_lines) and len(states) == 40
-    assert all(len(s.history) <= 1 for s in states)
+    # states keep what lc0 nets read (8 positions) whatever the az net's history; encodings read history - 1
+    assert all(len(s.history) <= KEPT_POSITIONS - 1 for s in states)
+    assert domain.encode(states[:2]).shape == (2, 2 * 14 + 7, 8, 8)
 
 
 def test_unknown_opening_set_fails_naming_the_choices() -> None:
