@@ -22,7 +22,7 @@ from conceptlab_chess.openings import OPENING_SETS, opening_set
 from conceptlab_chess.pgn import PgnFilter, PgnStats, read_games
 from conceptlab_chess.planes import encode_states, num_planes
 from conceptlab_chess.puzzles import puzzles_epd, puzzles_pgn
-from conceptlab_chess.state import KEPT_POSITIONS, ChessState
+from conceptlab_chess.state import KEPT_POSITIONS, ChessState, split_text, state_text
 
 if TYPE_CHECKING:
     from conceptlab.study.puzzles import Puzzle
@@ -196,18 +196,23 @@ class ChessDomain(Domain[ChessState]):
 
     # -- text ------------------------------------------------------------------
     def to_text(self, state: ChessState) -> str:
-        return state.fen
+        """A FEN, or ``"<FEN> moves <uci> ..."`` when the state has history (see ``state_text``)."""
+        return state_text(state)
 
     def from_text(self, text: str) -> ChessState:
-        """A state from a FEN (the position only: no history, no earlier repetitions).
+        """A state from a FEN, or from ``"<FEN> moves <uci> ..."`` (its history replayed).
+
+        A bare FEN has no history: its earlier-position planes are empty and its
+        repetitions count from it.
 
         Raises:
             InvalidStateError: The FEN cannot be parsed or describes an illegal
-                position; the message quotes it and says what is wrong.
+                position, or a move is not legal where it is played; the message
+                quotes the text and says what is wrong.
         """
         if not isinstance(text, str):
             raise InvalidStateError(f"expected a FEN string, got {text!r}")
-        fen = text.strip()
+        fen, moves = split_text(text)
         try:
             board = chess.Board(fen)
         except ValueError as exc:
@@ -218,7 +223,14 @@ class ChessDomain(Domain[ChessState]):
                 flag.name.lower().replace("_", " ") for flag in chess.Status if flag and flag in status and flag.name
             )
             raise InvalidStateError(f"illegal position in FEN {fen!r}: {problems}")
-        return ChessState(board)
+        state = ChessState(board)
+        for uci in moves:
+            try:
+                move = state.board.parse_uci(uci)
+            except ValueError:
+                raise InvalidStateError(f"move {uci!r} of {text.strip()!r} is not legal in {state.fen!r}") from None
+            state = state.successor(move, self.kept_history)
+        return state
 
     def action_to_text(self, state: ChessState, action: Action) -> str:
         move = state.moves.get(action)  # type: ignore[call-overload]
