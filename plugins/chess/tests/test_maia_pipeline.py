@@ -11,6 +11,8 @@ import pytest
 
 from conceptlab.errors import CheckpointError
 from conceptlab.pipeline import run_pipeline
+from conceptlab.plugins import get_registry
+from conceptlab.report import render_report
 from conceptlab.spec import load_spec
 
 from conceptlab_chess.lc0.named import resolve
@@ -51,3 +53,6 @@ def test_maia_plays_its_three_roles(tmp_path):
     taught = [v for v in verdicts if "agent:maia" in v["reason"]]
     assert taught, [v["reason"] for v in verdicts]
     assert manifest["stages"]["novelty"]["status"] == "finished"
+    page = render_report(tmp_path / "run", get_registry())
+    assert "student of the teachability filter: agent:maia" in page
+    assert "weaker player of the disagreement search: player &#x27;maia&#x27; (lc0 weights=maia-1900)" in page
