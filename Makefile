@@ -33,10 +33,11 @@ demo: $(STAMP)
 	@echo "Puzzle sets: $(RUN)/export/puzzles"
 	@echo "Study:       $(BIN)/conceptlab study serve --puzzles $(RUN)/export/puzzles --db study.sqlite"
 
-# The browser test drives Debian's Chromium: installed here when missing (as root; otherwise the
-# script says how, and the test says why it skipped).
+# The browser test drives Debian's Chromium and the engine tests Debian's Stockfish: installed here
+# when missing (as root; otherwise the scripts say how, and the tests say why they skipped).
 test: $(STAMP)
 	bash scripts/install-test-browser.sh
+	bash scripts/install-stockfish.sh
 	bash scripts/fetch-maia.sh $(BIN)/conceptlab-chess
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
