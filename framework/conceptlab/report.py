@@ -229,7 +229,9 @@ def _null_rates(manifest: dict[str, Any]) -> str:
     if "null_teachable_share" not in figures:
         return "<p>No null calibration was recorded for the teachability filter.</p>"
 
-    def rate(share: dict[str, float]) -> str:
+    def rate(share: dict[str, Any]) -> str:
+        if share["share"] is None:
+            return "none assessed"
         return f"{share['share']:.1%} (95% CI {share['ci_low']:.1%} to {share['ci_high']:.1%})"
 
     n = figures.get("null_directions", 0)
@@ -242,7 +244,7 @@ def _null_rates(manifest: dict[str, Any]) -> str:
     return (
         f"<p>Teachable at a false-discovery rate of {figures['fdr_q']:g} over the candidates (Benjamini-Hochberg, "
         f"p-value cutoff {figures['p_cutoff']:.3g}); a null direction counts as passing when its test clears the "
-        f"same cutoff. Median held-out prototypes per verdict: {figures['test_prototypes_median']:g}; the student "
+        f"same cutoff. Median held-out prototypes per verdict: {figures['test_prototypes_median']}; the student "
         f"fell back to the oldest checkpoint for {figures['student_fallbacks']} of {figures['assessed']}.</p>"
         f"<table><tr><th>directions</th><th>n</th><th>teachable</th></tr>{table}</table>"
     )
