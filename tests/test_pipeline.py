@@ -52,6 +52,10 @@ def test_every_stage_finishes_with_figures(tiny_run):
     assert manifest["seed"] == 7
     figures = manifest["stages"]["mine"]["figures"]
     assert figures["candidates"] == figures["mined"] + figures["failed"] > 0
+    collect = manifest["stages"]["collect"]["figures"]
+    assert collect["rollout_simulations"] == 24
+    assert sum(collect["subpar_branch_depths"].values()) == collect["subpar_lines"]
+    assert 0 <= collect["subpar_depth0_within_0.05_of_chosen_value"] <= collect["subpar_branch_depths"].get("0", 0)
     teach = manifest["stages"]["teach"]["figures"]
     assert teach["null_directions"] == 2 and teach["fdr_q"] == 0.1
     for key in ("teachable_share", "null_teachable_share", "null_dense_teachable_share"):

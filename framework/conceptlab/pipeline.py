@@ -12,6 +12,7 @@ unit, so a resumed run reaches the same bytes as an uninterrupted one.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 import traceback
@@ -26,7 +27,7 @@ from tqdm import tqdm
 
 from conceptlab.errors import ComponentError, ConceptlabError, SpecError
 from conceptlab.executors import Executor, SerialExecutor, make_executor
-from conceptlab.interfaces import Agent, Domain, Search
+from conceptlab.interfaces import Agent, Domain, Search, build_params
 from conceptlab.plugins import Registry, get_registry
 from conceptlab.arrays import save_npz
 from conceptlab.rundir import RunDir, atomic_write_json, read_json
@@ -66,6 +67,7 @@ class Components:
         self.spec = resolved.spec
         self.registry = registry
         self._agents: dict[str, Agent[Any]] = {}
+        self._searches: dict[str, Search[Any]] = {}
 
     def _make(self, field_name: str, *args: Any, **kwargs: Any) -> Any:
         cls = self.resolved.classes[field_name]
@@ -78,6 +80,27 @@ class Components:
     @functools.cached_property
     def search(self) -> Search[Any]:
         return self._make("search", self.domain)
+
+    def search_with(self, overrides: Mapping[str, Any], where: str) -> Search[Any]:
+        """The spec's search with ``overrides`` of its params (built once per overrides).
+
+        Without overrides, the spec's own search. ``where`` names the spec field
+        the overrides come from, for the error.
+
+        Raises:
+            ComponentError: An override names no param of the search, or gives a bad value.
+        """
+        if not overrides:
+            return self.search
+        key = json.dumps(dict(overrides), sort_keys=True)
+        if key not in self._searches:
+            search = self.search
+            try:
+                params = build_params(type(search), {**search.params.model_dump(), **overrides})
+            except ComponentError as exc:
+                raise ComponentError(f"{where}: {exc}") from None
+            self._searches[key] = type(search)(self.domain, params)
+        return self._searches[key]
 
     @functools.cached_property
     def layer_names(self) -> tuple[str, ...]:

@@ -13,7 +13,8 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -140,6 +141,12 @@ class CollectStage(_Strict):
         default_factory=list, description="Layers whose activations are recorded (default: the agent's last torso layer)."
     )
     rollout: RolloutParams = Field(default_factory=RolloutParams)
+    rollout_search: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the search's params for the disagreement search and its rollouts only, "
+        "e.g. { simulations = 400 }: the chosen and rejected lines are worth their name only with a real "
+        "search, while the self-play games may search less. Empty: the spec's search.",
+    )
     pool_size: int = Field(default=512, ge=1, description="Self-play positions in the prototype pool.")
     reference_source: str | None = Field(
         default=None, description="Reference games for the novelty filter, read by the domain (e.g. a PGN path)."
@@ -390,7 +397,7 @@ class ResolvedSpec:
     """RunSpec field (``"domain"``, ``"miner"``, ...) -> the registered class."""
     params: Mapping[str, StrictParams]
     """RunSpec field -> the component's validated params."""
-    players: Mapping[str, tuple[type, StrictParams]] = field(default_factory=dict)
+    players: Mapping[str, tuple[type, StrictParams]] = dataclasses.field(default_factory=dict)
     """Player name -> its agent class and validated params."""
 
 
@@ -432,13 +439,14 @@ def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> Resolv
         if not ref.startswith("agent:") or name not in players:
             known = ", ".join(f"agent:{n}" for n in players) or "none: add a [players.NAME] section"
             raise SpecError(f"{source}: {where} = {ref!r} names no player of the spec (players: {known})")
-    overrides = spec.stages.train.selfplay_search
-    if overrides:  # self-play's search params must be valid params of the spec's search too
-        try:
-            build_params(classes["search"], {**spec.search.params, **overrides})
-        except ComponentError as exc:
-            exc.args = (f"{source}: [stages.train.selfplay_search] {exc}",)
-            raise exc from None
+    for where, overrides in (("stages.train.selfplay_search", spec.stages.train.selfplay_search),
+                             ("stages.collect.rollout_search", spec.stages.collect.rollout_search)):
+        if overrides:  # these search params must be valid params of the spec's search too
+            try:
+                build_params(classes["search"], {**spec.search.params, **overrides})
+            except ComponentError as exc:
+                exc.args = (f"{source}: [{where}] {exc}",)
+                raise exc from None
     return ResolvedSpec(spec, classes, params, players)
 
 

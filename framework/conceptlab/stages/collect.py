@@ -91,9 +91,10 @@ def _rollout_json(domain: Any, line: Any) -> dict[str, Any]:
 
 def _disagreement_unit(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     comps = components_for(payload["spec"])
-    domain, search = comps.domain, comps.search
+    cfg = comps.spec.stages.collect
+    domain, search = comps.domain, comps.search_with(cfg.rollout_search, "stages.collect.rollout_search")
     final, weaker = comps.agent(payload["final"]), comps.agent(payload["weaker"])
-    rollout_params = comps.spec.stages.collect.rollout
+    rollout_params = cfg.rollout
     out = []
     for text, seed in zip(payload["states"], payload["seeds"], strict=True):
         state = domain.from_text(text)
@@ -253,9 +254,25 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
     })
     activations_for(ctx, "reference_acts", reference, final, layers)
 
+    # how the rejected lines branch, and how many root alternatives the search valued within 0.05
+    # of the chosen move (rejected for fewer visits, not a worse value; same node, same player)
+    depths: dict[str, int] = {}
+    near = lines = 0
+    for record in disagreements:
+        chosen_value = record["chosen"]["value"]
+        for line in record["subpar"]:
+            lines += 1
+            depths[str(line["branch_depth"])] = depths.get(str(line["branch_depth"]), 0) + 1
+            if line["branch_depth"] == 0 and chosen_value is not None and line["value"] is not None:
+                near += abs(line["value"] - chosen_value) <= 0.05
     return {
         "games": len(games),
         "positions": len(positions),
+        "rollout_simulations": ctx.components.search_with(cfg.rollout_search, "stages.collect.rollout_search")
+        .params.model_dump().get("simulations"),
+        "subpar_lines": lines,
+        "subpar_branch_depths": dict(sorted(depths.items(), key=lambda kv: int(kv[0]))),
+        "subpar_depth0_within_0.05_of_chosen_value": int(near),
         "positions_examined": len(examined),
         "disagreements": sum(1 for r in results if "chosen" in r),
         "rollout_positions": len(disagreements),

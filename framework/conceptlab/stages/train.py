@@ -24,8 +24,6 @@ Artifacts: ``checkpoints/ckpt-<i>.pt``, ``buffers/buffer-<i>.npz``,
 from __future__ import annotations
 
 import dataclasses
-import json
-import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,38 +31,20 @@ from typing import Any
 import numpy as np
 
 from conceptlab.errors import ComponentError
-from conceptlab.interfaces import Search, TrainableAgent, build_params
+from conceptlab.interfaces import Search, TrainableAgent
 from conceptlab.pipeline import Components, StageContext, components_for
 from conceptlab.rundir import read_json
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
 
 __all__ = ["play_unit_game", "run_train", "selfplay_search"]
 
-_SELFPLAY_SEARCHES: weakref.WeakKeyDictionary[Components, dict[str, Search[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def selfplay_search(comps: Components, overrides: Mapping[str, Any]) -> Search[Any]:
     """The spec's search with ``overrides`` of its params (``stages.train.selfplay_search``).
-
-    Without overrides, the spec's own search; otherwise one built per process and overrides.
 
     Raises:
         ComponentError: An override names no param of the search, or gives a bad value.
     """
-    if not overrides:
-        return comps.search
-    searches = _SELFPLAY_SEARCHES.setdefault(comps, {})
-    key = json.dumps(dict(overrides), sort_keys=True)
-    if key not in searches:
-        search = comps.search
-        try:
-            params = build_params(type(search), {**search.params.model_dump(), **overrides})
-        except ComponentError as exc:
-            raise ComponentError(f"stages.train.selfplay_search: {exc}") from None
-        searches[key] = type(search)(comps.domain, params)
-    return searches[key]
+    return comps.search_with(overrides, "stages.train.selfplay_search")
 
 
 def play_unit_game(payload: Mapping[str, Any]) -> tuple[Any, GameRecord]:
