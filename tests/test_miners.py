@@ -218,6 +218,12 @@ def test_bench_teach_times_the_specs_filter_with_the_specs_agent() -> None:
     assert figures["teach_s_per_concept"] > 0 and figures["teach_pool"] == 16
     assert figures["teach_layer"] == "block0" and figures["teach_dim"] == 72
     assert figures["teach_agent"].startswith("pvnet") and figures["teach_filter"].startswith("kl-student")
+    # the calibrated procedure (3 seeds) beside the single training of before, on the same concepts
+    assert figures["teach_single_training_s_per_concept"] > 0
+    assert figures["teach_cost_ratio"] == pytest.approx(
+        figures["teach_s_per_concept"] / figures["teach_single_training_s_per_concept"])
+    assert figures["teach_null_directions"] == 4
+    assert figures["teach_null_s"] == pytest.approx(4 * figures["teach_s_per_concept"])
     with pytest.raises(ParamsError, match="concepts >= 1"):
         bench_teach(components, rng=np.random.default_rng(0), concepts=0)
 

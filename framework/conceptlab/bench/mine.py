@@ -203,9 +203,14 @@ def bench_teach(
         students: Checkpoints offered as candidate students (fresh weights each).
 
     Returns:
-        ``teach_s_per_concept``, ``teach_prepare_s`` (loading the students, once per
-        run), ``teach_pool``, ``teach_layer``, ``teach_dim``, ``teach_agent`` (the
-        agent's name and params) and ``teach_filter``.
+        ``teach_s_per_concept``; for a filter with ``seeds`` and ``freeze_batchnorm``
+        params, ``teach_single_training_s_per_concept`` (one seed, batch norm
+        updated: the procedure before calibration, timed in turn on the same
+        concepts) and ``teach_cost_ratio``; ``teach_null_directions`` and
+        ``teach_null_s`` (the spec's null directions, both kinds, at the measured
+        cost: added once per run); ``teach_prepare_s`` (loading the students, once
+        per run), ``teach_pool``, ``teach_layer``, ``teach_dim``, ``teach_agent``
+        (the agent's name and params) and ``teach_filter``.
 
     Raises:
         ParamsError: An argument is out of range, or the agent cannot be saved.
@@ -243,15 +248,36 @@ def bench_teach(
         start = time.perf_counter()
         flt.prepare(context, rng)
         prepare_s = time.perf_counter() - start
-        seconds = []
-        for i in range(concepts):
-            vector = rng.standard_normal(acts.shape[1]) / acts.shape[1]
+        vectors = [rng.standard_normal(acts.shape[1]) / acts.shape[1] for _ in range(concepts)]
+        # the single-training procedure of before the calibration (one seed, batch norm updated),
+        # timed on the same concepts in turn with the spec's, when the filter has those params
+        fields = type(flt).Params.model_fields
+        single = None
+        if "seeds" in fields and "freeze_batchnorm" in fields:
+            single = components.registry.create(
+                "teachability_filter", spec.teachability.name,
+                {**spec.teachability.params, "seeds": 1, "freeze_batchnorm": False},
+            )
+            single.prepare(context, rng)
+        seconds, single_seconds = [], []
+        for i, vector in enumerate(vectors):
             concept = Concept(f"bench-{i}", layer, vector, provenance={}, metrics={})
-            start = time.perf_counter()
-            flt.assess(concept, rng)
-            seconds.append(time.perf_counter() - start)
+            for which, times in ((flt, seconds), (single, single_seconds)):
+                if which is None:
+                    continue
+                start = time.perf_counter()
+                which.assess(concept, rng)
+                times.append(time.perf_counter() - start)
+    nulls = 2 * spec.stages.teach.null_directions
+    figures: dict[str, Any] = {}
+    if single_seconds:
+        figures["teach_single_training_s_per_concept"] = float(np.mean(single_seconds))
+        figures["teach_cost_ratio"] = float(np.mean(seconds) / np.mean(single_seconds))
     return {
         "teach_s_per_concept": float(np.mean(seconds)),
+        **figures,
+        "teach_null_directions": nulls,
+        "teach_null_s": float(nulls * np.mean(seconds)),
         "teach_prepare_s": prepare_s,
         "teach_pool": len(pool),
         "teach_layer": layer,
