@@ -119,3 +119,37 @@ def test_bad_arguments_are_named(agent: TinyAgent) -> None:
         amplify(agent, states, "hidden", np.ones(16), alphas=[1.5], target_actions=[8] * 3, rng=rng)
     with pytest.raises(AmplificationError, match="non-zero"):
         amplify(agent, states, "hidden", np.zeros(16), target_actions=[8] * 3, rng=rng)
+
+
+def test_the_causal_test_sets_a_move_direction_against_random_directions(agent: TinyAgent) -> None:
+    from conceptlab.concepts.amplify import causal_test
+
+    states = _states()
+    before = agent.evaluate(states).policy
+    result = causal_test(agent, states, "hidden", _toward(agent, 8), target_actions=[8] * len(states),
+                         epsilon=2.0, random_directions=19, rng=np.random.default_rng(0))
+    added = result["added"]
+    assert added["gain"] > added["null_mean"] + 2 * added["null_sd"]
+    assert added["p_value"] == pytest.approx(1 / 20)  # above every random direction
+    ablated = result["ablated"]
+    assert np.isfinite(ablated["drop"]) and 1 / 20 <= ablated["p_value"] <= 1
+    assert result["target_mass"] == pytest.approx(float(np.mean(before[:, 8])))
+    np.testing.assert_array_equal(agent.evaluate(states).policy, before)  # the hooks are gone
+
+
+def test_ablation_removes_exactly_the_projection_on_the_concept(agent: TinyAgent) -> None:
+    from conceptlab.concepts.amplify import _ablated, intervened_policy
+
+    states = _states()
+    vector = np.random.default_rng(3).normal(size=16)
+    unit = vector / np.linalg.norm(vector)
+    seen: list[np.ndarray] = []
+    handle = agent.network.policy.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach().numpy()))
+    try:
+        original = agent.evaluate(states, ["hidden"]).activations["hidden"].reshape(len(states), -1)
+        intervened_policy(agent, states, "hidden", vector, _ablated)
+    finally:
+        handle.remove()
+    changed = seen[-1]
+    assert np.abs(changed @ unit).max() < 1e-5  # nothing left along the concept
+    np.testing.assert_allclose(changed, original - np.outer(original @ unit, unit), atol=1e-5)

@@ -192,7 +192,12 @@ def test_surviving_concepts_are_amplified_and_exported(tmp_path):
     assert mined > 0
     assert manifest["stages"]["amplify"]["figures"]["amplified"] == mined
     curves = json.loads((tmp_path / "r" / "amplify" / "summary.json").read_text())
-    assert all(c["concept_id"] for c in curves)
+    assert all(c["concept_id"] and c["method"] == "causal" for c in curves)
+    for curve in curves:  # each intervention beside its random-direction null, with a p-value
+        for where in ("line", "held_out"):
+            test = curve[where]
+            assert test["random_directions"] == 20 and test["num_states"] > 0
+            assert 1 / 21 <= test["added"]["p_value"] <= 1 and 1 / 21 <= test["ablated"]["p_value"] <= 1
     index = json.loads((tmp_path / "r" / "export" / "puzzles" / "index.json").read_text())
     assert len(index["concepts"]) == mined
     for entry in index["concepts"]:

@@ -232,9 +232,23 @@ class NoveltyStage(_Strict):
 class AmplifyStage(_Strict):
     """The causal check of method.md section 5."""
 
-    alphas: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
-    beta: float = Field(default=0.01, description="b in z' = (1 - a) z + a b (|z| / |v|) v.")
-    positions: int = Field(default=16, ge=1, description="Concept positions evaluated per concept.")
+    method: Literal["causal", "interpolate"] = Field(
+        default="causal",
+        description="'causal': add the concept (z + e |z| v/|v|) and remove its projection, on the concept's "
+        "line and on held-out positions, each against random directions, with p-values; 'interpolate': the "
+        "paper's (1 - a) z + a b (|z| / |v|) v per a, beside one random direction.",
+    )
+    epsilon: float = Field(default=1.0, gt=0, description="causal: e in z + e |z| v/|v|.")
+    random_directions: int = Field(default=20, ge=1, description="causal: random directions in the null.")
+    alphas: list[float] = Field(
+        default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0], description="interpolate: the values of a."
+    )
+    beta: float = Field(default=0.01, description="interpolate: b in z' = (1 - a) z + a b (|z| / |v|) v.")
+    positions: int = Field(
+        default=16, ge=1,
+        description="Positions per concept: of its chosen line (the chosen moves as targets) and, for 'causal', "
+        "as many held-out pool positions where the concept is most present (the agent's own moves as targets).",
+    )
 
 
 class ExportStage(_Strict):

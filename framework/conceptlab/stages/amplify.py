@@ -1,18 +1,24 @@
-"""The amplify stage: a causal check of each surviving concept (method.md section 5).
+"""The amplify stage: a causal check of each surviving concept (method.md sections 5 and 8).
 
-The concept is written into the final agent's layer on the positions of its own
-chosen line, ``z' = (1 - a) z + a b (|z| / |v|) v``, and the policy's mass on the
-chosen line's moves is measured per ``a``, beside a random direction of the same
-norm. Artifacts: ``curves/<i>.json``, ``summary.json``.
+``method = "causal"`` (the default): the concept is added to the final agent's
+layer (``z + e |z| v/|v|``) and its projection removed, on the positions of its
+own chosen line (targets: the chosen moves) and on held-out pool positions where
+it is most present (not on that line; targets: the agent's own moves), each
+against ``random_directions`` random directions, with empirical p-values
+(:func:`~conceptlab.concepts.amplify.causal_test`). ``method = "interpolate"``:
+the paper's ``z' = (1 - a) z + a b (|z| / |v|) v`` per ``a`` on the chosen line,
+beside one random direction. Artifacts: ``curves/<i>.json``, ``summary.json``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from conceptlab.concepts.amplify import amplify
+import numpy as np
+
+from conceptlab.concepts.amplify import amplify, causal_test
 from conceptlab.pipeline import StageContext
-from conceptlab.stages.common import checkpoint_series
+from conceptlab.stages.common import checkpoint_series, load_activations
 from conceptlab.stages.mine import concept_from_record, load_candidates
 
 __all__ = ["run_amplify", "surviving_ids"]
@@ -37,17 +43,38 @@ def run_amplify(ctx: StageContext) -> dict[str, Any]:
     rollouts = ctx.read_stage_json("collect", "rollouts.json")
     domain = comps.domain
 
+    pool = ctx.read_stage_json("collect", "pool.json")
+
+    def held_out(concept: Any, line_states: list[str]) -> list[Any]:
+        """The pool positions where the concept is most present, off its own line."""
+        rows = load_activations(ctx.run.path / "collect" / "pool_acts", concept.layer)
+        presence = np.asarray(rows).reshape(len(pool), -1) @ np.asarray(concept.vector).reshape(-1)
+        on_line = set(line_states)
+        picks = [i for i in np.argsort(-presence, kind="stable") if pool[i] not in on_line][: cfg.positions]
+        return [domain.from_text(pool[i]) for i in picks]
+
     def curve(index: int) -> dict[str, Any]:
         record = records[index]
         line = rollouts[record["position"]]["chosen"]
         count = min(cfg.positions, len(line["actions"]))
         states = [domain.from_text(t) for t in line["states"][:count]]
         concept = concept_from_record(record, ctx.spec.name)
-        result = amplify(
-            agent, states, concept.layer, concept.vector, alphas=cfg.alphas, beta=cfg.beta,
-            target_actions=line["actions"][:count], rng=ctx.rng("control", concept.id),
-        )
-        return {"concept_id": concept.id, **result}
+        if cfg.method == "interpolate":
+            result = amplify(
+                agent, states, concept.layer, concept.vector, alphas=cfg.alphas, beta=cfg.beta,
+                target_actions=line["actions"][:count], rng=ctx.rng("control", concept.id),
+            )
+            return {"concept_id": concept.id, "method": "interpolate", **result}
+        others = held_out(concept, line["states"])
+        own_moves = [int(a) for a in agent.evaluate(others).policy.argmax(axis=1)] if others else []
+        options = {"epsilon": cfg.epsilon, "random_directions": cfg.random_directions}
+        return {
+            "concept_id": concept.id, "method": "causal",
+            "line": causal_test(agent, states, concept.layer, concept.vector, target_actions=line["actions"][:count],
+                                rng=ctx.rng("line", concept.id), **options),
+            "held_out": causal_test(agent, others, concept.layer, concept.vector, target_actions=own_moves,
+                                    rng=ctx.rng("held-out", concept.id), **options) if others else None,
+        }
 
     curves = ctx.units("curves", curve, list(range(len(records))), in_process=True,
                        desc="amplification")
