@@ -6,7 +6,7 @@ agents, searches, concept miners and filters are components that plugins registe
 through the hooks in :mod:`conceptlab.hookspecs`.
 """
 
-from conceptlab.hookspecs import hookimpl
+from conceptlab.markers import hookimpl
 
 __all__ = ["__version__", "hookimpl"]
 

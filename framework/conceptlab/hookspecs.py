@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-import pluggy
+from conceptlab.markers import PROJECT, hookimpl, hookspec
 
 if TYPE_CHECKING:
     from conceptlab.interfaces import (
@@ -26,13 +26,9 @@ if TYPE_CHECKING:
         Search,
         TeachabilityFilter,
     )
-    from conceptlab.pipeline import RunContext, StageSummary
+    from conceptlab.run.context import RunContext, StageSummary
 
-__all__ = ["hookimpl", "hookspec"]
-
-PROJECT = "conceptlab"
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
 
 
 # -- registration: called once per registry; results are concatenated ---------------------

@@ -5,16 +5,13 @@ from __future__ import annotations
 import html
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces.component import Component
-from conceptlab.values import Action, Player
-
-if TYPE_CHECKING:  # the study reads puzzles with a Domain; this module only names the type
-    from conceptlab.study.puzzles import Puzzle
+from conceptlab.values import Action, Player, Puzzle
 
 __all__ = ["Domain", "S"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from conceptlab.concepts.amplify import amplify
-from conceptlab.pipeline import StageContext
+from conceptlab.run.context import StageContext
 from conceptlab.stages.common import checkpoint_series
 from conceptlab.stages.mine import concept_from_record, load_candidates
 

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from conceptlab.errors import SpecError
-from conceptlab.pipeline import StageContext, components_for
+from conceptlab.run.context import StageContext
+from conceptlab.run.worker import components_for
 from conceptlab.stages.common import activations_for, checkpoint_series, chunks, record_layers
 from conceptlab.training.selfplay import play_game
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from conceptlab.interfaces import NoveltyContext
-from conceptlab.pipeline import StageContext
+from conceptlab.run.context import StageContext
 from conceptlab.stages.common import load_activations, record_layers
 from conceptlab.stages.mine import load_candidates
 from conceptlab.stages.teach import assess_concepts

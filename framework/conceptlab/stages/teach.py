@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from conceptlab.interfaces import TeachabilityContext
-from conceptlab.pipeline import StageContext
+from conceptlab.run.context import StageContext
 from conceptlab.stages.common import checkpoint_series, load_activations, record_layers
 from conceptlab.stages.mine import concept_from_record, load_candidates
 

@@ -34,7 +34,9 @@ import numpy as np
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces import Search, TrainableAgent, build_params
-from conceptlab.pipeline import Components, StageContext, components_for
+from conceptlab.run.components import Components
+from conceptlab.run.context import StageContext
+from conceptlab.run.worker import components_for
 from conceptlab.rundir import read_json
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
 

@@ -25,7 +25,7 @@ from conceptlab_chess.puzzles import puzzles_epd, puzzles_pgn
 from conceptlab_chess.state import ChessState
 
 if TYPE_CHECKING:
-    from conceptlab.study.puzzles import Puzzle
+    from conceptlab.values import Puzzle
 
 __all__ = ["ChessDomain", "ChessParams"]
 

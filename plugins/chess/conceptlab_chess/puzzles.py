@@ -26,7 +26,7 @@ import chess.pgn
 from conceptlab.errors import InvalidActionError, InvalidStateError
 
 if TYPE_CHECKING:
-    from conceptlab.study.puzzles import Puzzle
+    from conceptlab.values import Puzzle
 
 __all__ = ["agent_line", "puzzles_epd", "puzzles_pgn"]
 

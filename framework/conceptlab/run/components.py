@@ -1,0 +1,68 @@
+"""A spec's components, built on demand.
+
+:class:`Components` builds the domain, agent, search, miner and filters of a
+resolved spec when first asked, and caches them. Worker units get theirs through
+:func:`conceptlab.run.worker.components_for`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from conceptlab.interfaces import Agent, Domain, Search
+from conceptlab.registry import Registry
+from conceptlab.spec import ResolvedSpec
+
+__all__ = ["Components"]
+
+
+class Components:
+    """The spec's components, built on demand and cached (one per process)."""
+
+    def __init__(self, resolved: ResolvedSpec, registry: Registry) -> None:
+        self.resolved = resolved
+        self.spec = resolved.spec
+        self.registry = registry
+        self._agents: dict[str, Agent[Any]] = {}
+
+    def _make(self, field_name: str, *args: Any, **kwargs: Any) -> Any:
+        cls = self.resolved.classes[field_name]
+        return cls(*args, self.resolved.params[field_name], **kwargs)
+
+    @functools.cached_property
+    def domain(self) -> Domain[Any]:
+        return self._make("domain")
+
+    @functools.cached_property
+    def search(self) -> Search[Any]:
+        return self._make("search", self.domain)
+
+    @functools.cached_property
+    def layer_names(self) -> tuple[str, ...]:
+        """The agent's layer names (from one freshly built agent)."""
+        return tuple(self.new_agent(0).layer_names)
+
+    def new_agent(self, seed: int) -> Agent[Any]:
+        """A freshly initialised agent (weights seeded by ``seed``)."""
+        return self._make("agent", self.domain, seed=seed)
+
+    def agent(self, checkpoint: str) -> Agent[Any]:
+        """The agent with the weights of ``checkpoint`` (cached per path)."""
+        if checkpoint not in self._agents:
+            agent = self.new_agent(0)
+            agent.load(checkpoint)  # type: ignore[attr-defined]
+            self._agents[checkpoint] = agent
+        return self._agents[checkpoint]
+
+    @functools.cached_property
+    def miner(self) -> Any:
+        return self._make("miner")
+
+    @functools.cached_property
+    def teachability(self) -> Any:
+        return self._make("teachability")
+
+    @functools.cached_property
+    def novelty(self) -> Any:
+        return self._make("novelty")
