@@ -13,9 +13,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing import Any
+
 from conceptlab import __version__
 from conceptlab.errors import ConceptlabError
-from conceptlab.plugins import Registry, get_registry
+from conceptlab.interfaces import Component
+from conceptlab.plugins import get_registry
+from conceptlab.registry import PluginInfo, Registry
 
 __all__ = ["main"]
 
@@ -58,6 +62,10 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
 
     p = commands.add_parser("plugins", help="list plugins with their hooks and components")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--params", action="store_true",
+        help="also describe each component and list its params (imports every component)",
+    )
     p.set_defaults(func=_cmd_plugins)
 
     spec = commands.add_parser("spec", help="validate specs and show their schema")
@@ -101,15 +109,43 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
 def _cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
     infos = registry.plugins()
     if args.json:
-        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        print(json.dumps([_plugin_json(info, registry, args.params) for info in infos], indent=2))
         return 0
     for info in infos:
         print(f"{info.name}  ({info.distribution} {info.version})")
         print(f"  hooks: {', '.join(info.hooks) or '-'}")
         for kind, name in info.components:
-            cls = registry.get(kind, name)
-            print(f"  {kind.replace('_', ' ')}: {name} - {cls.describe()}")
+            print(f"  {kind.replace('_', ' ')}: {name} - {_summary(registry, kind, name, args.params)}")
+            if args.params:
+                for param in component_params(registry.get(kind, name)):
+                    print(f"      {param}")
     return 0
+
+
+def _summary(registry: Registry, kind: str, name: str, load: bool) -> str:
+    # Listing plugins imports no component: a class not imported yet shows where it lives.
+    cls = registry.get(kind, name) if load else registry.loaded(kind, name)
+    return (cls.describe() or cls.__name__) if cls is not None else f"({registry.location(kind, name)})"
+
+
+def _plugin_json(info: PluginInfo, registry: Registry, load: bool) -> dict[str, Any]:
+    data: dict[str, Any] = dict(info.__dict__)
+    data["locations"] = {f"{kind}:{name}": registry.location(kind, name) for kind, name in info.components}
+    if load:
+        data["params"] = {
+            f"{kind}:{name}": component_params(registry.get(kind, name)) for kind, name in info.components
+        }
+    return data
+
+
+def component_params(cls: type[Component]) -> list[str]:
+    """One ``name: type = default`` line per param of component ``cls``."""
+    lines = []
+    for name, field in cls.Params.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation)
+        default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        lines.append(f"{name}: {annotation} = {default}")
+    return lines
 
 
 def _cmd_spec_validate(args: argparse.Namespace, registry: Registry) -> int:
