@@ -51,7 +51,8 @@ def _export_switches(args: argparse.Namespace) -> None:
 
 
 def build_parser(registry: Registry) -> argparse.ArgumentParser:
-    """The full parser: core commands plus those plugins add through ``add_cli_commands``."""
+    """The full parser: ``plugins``, ``spec``, ``run`` and ``report``, plus the commands
+    plugins add through ``add_cli_commands`` (the built-in ``study`` and ``bench`` among them)."""
     parser = argparse.ArgumentParser(
         prog="conceptlab",
         description="Find what a self-play agent knows that people don't, and teach it.",
@@ -92,16 +93,7 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
     p.add_argument("--out", help="report file (default: RUN_DIR/report.html)")
     p.set_defaults(func=_cmd_report)
 
-    bench = commands.add_parser("bench", help="benchmarks that print measured ratios")
-    bench_cmds = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
-    from conceptlab.bench.commands import add_bench_commands
-
-    add_bench_commands(bench_cmds)
-
-    from conceptlab.study.commands import add_study_commands
-
-    add_study_commands(commands)
-
+    # everything else (study, bench, the plugins' tools) arrives through the public hook
     registry.hook.add_cli_commands(commands=commands)
     return parser
 

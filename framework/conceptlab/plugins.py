@@ -46,6 +46,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "conceptlab.builtin.search",
     "conceptlab.builtin.miners",
     "conceptlab.builtin.filters",
+    "conceptlab.builtin.bench",
+    "conceptlab.builtin.study",
 )
 """Modules registered as plugins before any entry point, as ``builtin.<module>``."""
 

@@ -1,11 +1,14 @@
-"""Entry point of the ``chess`` plugin: the chess domain and the ``az-chess`` agent."""
+"""Entry point of the ``chess`` plugin: the chess domain, the ``az-chess`` agent, ``conceptlab chess``."""
 
 from __future__ import annotations
 
+import argparse
+
+from conceptlab.commands import add_delegated_command
 from conceptlab.hookspecs import hookimpl
 from conceptlab.lazy import LazyComponent
 
-__all__ = ["register_agents", "register_domains"]
+__all__ = ["add_cli_commands", "register_agents", "register_domains"]
 
 
 @hookimpl
@@ -17,3 +20,10 @@ def register_domains() -> list[LazyComponent]:
 def register_agents() -> list[LazyComponent]:
     return [LazyComponent("az-chess", "conceptlab_chess.agent:AlphaZeroChessAgent")]
 
+
+@hookimpl
+def add_cli_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add_delegated_command(
+        commands, "chess", "conceptlab_chess.cli:main",
+        help="chess tools: play over UCI, a strength match against Stockfish, bootstrap and ship the net",
+    )
