@@ -20,6 +20,7 @@ from conceptlab.errors import ConceptlabError
 from conceptlab.interfaces import Component
 from conceptlab.plugins import get_registry
 from conceptlab.registry import PluginInfo, Registry
+from conceptlab.spec import STAGES
 
 __all__ = ["main"]
 
@@ -71,7 +72,10 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
 
     spec = commands.add_parser("spec", help="validate specs and show their schema")
     spec_cmds = spec.add_subparsers(dest="spec_command", metavar="SUBCOMMAND", required=True)
-    p = spec_cmds.add_parser("validate", help="validate a spec file (structure, then each component's params)")
+    p = spec_cmds.add_parser(
+        "validate",
+        help="validate a spec file (structure, each component's params, the files it names)",
+    )
     p.add_argument("file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.set_defaults(func=_cmd_spec_validate)
@@ -82,7 +86,9 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
     p = commands.add_parser("run", help="run a spec's pipeline into a run directory")
     p.add_argument("spec")
     p.add_argument("--out", help="run directory (default: runs/<spec name>)")
-    p.add_argument("--stages", help="comma-separated stages to run (default: all)")
+    p.add_argument(
+        "--stages", help=f"comma-separated stages to run (default: all): {', '.join(STAGES)}"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run already in the run directory")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -141,10 +147,13 @@ def component_params(cls: type[Component]) -> list[str]:
 
 
 def _cmd_spec_validate(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.checks import check_inputs
+    from conceptlab.run.components import Components
     from conceptlab.spec import load_spec, resolve_spec
 
     spec = load_spec(args.file, args.set)
-    resolve_spec(spec, registry, source=args.file)
+    resolved = resolve_spec(spec, registry, source=args.file)
+    check_inputs(spec, Components(resolved, registry).domain, args.file)
     print(f"{args.file}: valid spec {spec.name!r}")
     return 0
 
@@ -171,8 +180,6 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         spec, out, stages=stages, resume=args.resume, registry=registry, progress=not args.quiet,
         source=args.spec,
     )
-    from conceptlab.spec import STAGES
-
     done = [s for s in STAGES if manifest["stages"].get(s, {}).get("status") == "finished"]
     print(f"run {spec.name!r} in {out}: finished stages {', '.join(done) or 'none'}")
     return 0

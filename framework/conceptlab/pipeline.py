@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from conceptlab.checks import check_inputs, check_stages
 from conceptlab.errors import ConceptlabError, SpecError
 from conceptlab.executors import make_executor
 from conceptlab.plugins import get_registry
@@ -25,7 +26,7 @@ from conceptlab.run.components import Components
 from conceptlab.run.context import RunContext, StageContext, StageSummary
 from conceptlab.run.worker import components_for, use_components
 from conceptlab.rundir import RunDir
-from conceptlab.spec import STAGES, RunSpec, resolve_spec
+from conceptlab.spec import RunSpec, resolve_spec
 from conceptlab.stages import StageFunction, stage_function
 
 __all__ = [
@@ -51,10 +52,11 @@ STAGE_NEEDS: Mapping[str, tuple[str, ...]] = {
 """Stage -> the stages whose artifacts it reads."""
 
 
-def _check_needs(run_dir: RunDir, stages: Sequence[str]) -> None:
+def _check_needs(run_dir: RunDir, manifest: Mapping[str, Any] | None, stages: Sequence[str]) -> None:
+    done = manifest["stages"] if manifest else {}
     for stage in stages:
         for need in STAGE_NEEDS[stage]:
-            if need not in stages and run_dir.stage_status(need) != "finished":
+            if need not in stages and done.get(need, {}).get("status") != "finished":
                 raise SpecError(
                     f"stage {stage!r} needs stage {need!r}, which has not finished in "
                     f"{str(run_dir.path)!r}; run it first or add it to --stages"
@@ -73,6 +75,11 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run ``spec``'s stages into ``out``; return the final manifest.
 
+    Everything is checked before the run directory is written: the stage names,
+    the components and their params, the files the spec names
+    (:mod:`conceptlab.checks`), that ``out`` holds this spec's run or nothing, and
+    that every stage asked for finds the stages it reads.
+
     Args:
         spec: A structurally valid spec; its components are resolved here.
         out: The run directory.
@@ -82,22 +89,20 @@ def run_pipeline(
         progress: Show progress bars on stderr.
         source: Where the spec came from, for error messages.
     """
+    wanted = check_stages(stages)
     registry = registry or get_registry()
     resolved = resolve_spec(spec, registry, source=source)
+    components = Components(resolved, registry)
+    check_inputs(spec, components.domain, source)
     run_dir = RunDir(out, spec)
     if run_dir.manifest_path.exists() and not resume:
         raise SpecError(
             f"run directory {str(run_dir.path)!r} already holds this run; "
             "pass --resume to continue it, or choose another --out"
         )
+    _check_needs(run_dir, run_dir.check(), wanted)
     run_dir.open()
-    wanted = [s for s in STAGES if stages is None or s in stages]
-    unknown = sorted(set(stages or ()) - set(STAGES))
-    if unknown:
-        raise SpecError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(STAGES)}")
-    _check_needs(run_dir, wanted)
 
-    components = Components(resolved, registry)
     use_components(components)
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)

@@ -157,6 +157,21 @@ class Domain(Component, Generic[S]):
             "name a reference player in the spec instead"
         )
 
+    def check_reference_source(self, source: str) -> None:
+        """Refuse, before any work starts, a ``source`` that :meth:`reference_games` cannot read.
+
+        A cheap check (the file exists and opens, the name has the right form);
+        it runs when a spec is validated and before a run writes anything. The
+        default refuses every source of a domain that keeps the default
+        :meth:`reference_games`, and accepts every source of one that reads its
+        own; such a domain overrides this too when its sources can be checked.
+
+        Raises:
+            ConceptlabError: Naming the source and what is wrong with it.
+        """
+        if type(self).reference_games is Domain.reference_games:
+            self.reference_games(source)
+
     # -- symmetries ----------------------------------------------------------------
     def symmetries(self, state: S) -> Sequence[tuple[S, np.ndarray]]:
         """The images of ``state`` under the game's exact symmetries (the identity left out).

@@ -38,6 +38,7 @@ from conceptlab.run.components import Components
 from conceptlab.run.context import StageContext
 from conceptlab.run.worker import components_for
 from conceptlab.rundir import read_json
+from conceptlab.spec import SHIPPED
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
 
 __all__ = ["play_unit_game", "run_train", "selfplay_search"]
@@ -111,10 +112,6 @@ def _record(domain: Any, data: Mapping[str, np.ndarray]) -> GameRecord:
         value_targets=data["value_targets"],
         terminated=bool(data["terminated"]),
     )
-
-
-SHIPPED = "shipped"
-"""``stages.train.checkpoints = ["shipped"]``: the series the agent's plugin ships."""
 
 
 def _given_paths(ctx: StageContext) -> list[Path]:

@@ -260,8 +260,14 @@ class OpenSpielDomain(Domain[SpielState]):
         simulations and ``R`` random rollouts per leaf (default 1) playing both
         sides, from random openings; an endless, reproducible stream.
         """
+        return mcts_selfplay_games(self, self._reference_player(source))
+
+    def check_reference_source(self, source: str) -> None:
+        """Refuse a source that is not ``"mcts:N"`` or ``"mcts:N:R"``."""
+        self._reference_player(source)
+
+    def _reference_player(self, source: str) -> MctsSpec:
         try:
-            spec = MctsSpec.parse(source)
+            return MctsSpec.parse(source)
         except ValueError as exc:
             raise ComponentError(f"domain {self.name!r}: reference source {source!r}: {exc}") from None
-        return mcts_selfplay_games(self, spec)
