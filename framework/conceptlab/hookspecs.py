@@ -89,7 +89,9 @@ def register_novelty_filters() -> list[type[NoveltyFilter] | LazyComponent]:
 
 @hookspec
 def before_run(run: RunContext) -> None:
-    """Called once when a run starts (or resumes), after the spec validated.
+    """Called once when a run starts (or resumes), after everything was checked
+    (stage names, components, params, the files the spec names) and the run
+    directory opened.
 
     ``run`` gives the spec, the run directory and the registry.
     """

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from conceptlab.errors import ComponentError, InvalidStateError
-from conceptlab.interfaces import Agent, Domain, RolloutParams, Search, StrictParams
+from conceptlab.interfaces import Agent, RolloutParams, Search, StrictParams
 from conceptlab.interfaces.domain import S
 from conceptlab.search.rollouts import extract_rollouts
 from conceptlab.search.tree import (
