@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conceptlab.checks import check_inputs, check_stages
-from conceptlab.errors import MissingInputError, ParamsError, SpecError, UnknownStageError
+from conceptlab.errors import ComponentError, MissingInputError, ParamsError, SpecError, UnknownStageError
 from conceptlab.plugins import get_registry
 from conceptlab.spec import STAGES, load_spec, resolve_spec, spec_from_dict
 from conceptlab.testing.harness import run_cli
@@ -117,6 +117,17 @@ def test_check_inputs_accepts_shipped_checkpoints_and_existing_files(tmp_path):
                            "stages": {"train": {"checkpoints": [str(tmp_path / "b.pt")]}}})
     with pytest.raises(MissingInputError, match=r"checkpoint file not found: '.*b.pt'"):
         check_inputs(spec, TicTacToe())
+
+
+def test_files_only_a_finished_or_unrequested_stage_reads_are_not_checked(tmp_path):
+    spec = spec_from_dict({"name": "t", "domain": {"name": "tictactoe"}, "agent": {"name": "pvnet"},
+                           "stages": {"train": {"checkpoints": [str(tmp_path / "gone.pt")]},
+                                      "collect": {"reference_source": "games.pgn"}}})
+    check_inputs(spec, TicTacToe(), stages=["mine", "teach"])
+    with pytest.raises(MissingInputError, match="gone.pt"):
+        check_inputs(spec, TicTacToe(), stages=["train"])
+    with pytest.raises(ComponentError, match=r"\[stages.collect.reference_source\] domain 'tictactoe' has no reader"):
+        check_inputs(spec, TicTacToe(), stages=["collect"])
 
 
 @pytest.mark.skipif("chess" not in PLUGINS, reason="the chess plugin is not installed")

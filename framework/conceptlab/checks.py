@@ -11,7 +11,7 @@ status 2, never a half-written run directory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +36,34 @@ def check_stages(stages: Sequence[str] | None) -> list[str]:
     return [stage for stage in STAGES if stage in stages]
 
 
-def check_inputs(spec: RunSpec, domain: Domain[Any], source: str = "<spec>") -> None:
+def check_inputs(
+    spec: RunSpec,
+    domain: Domain[Any],
+    source: str = "<spec>",
+    stages: Collection[str] | None = None,
+) -> None:
     """Check that the files ``spec`` names exist, before any work starts.
 
-    - ``stages.train.checkpoints``: every listed file (unless ``["shipped"]``);
+    - ``stages.train.checkpoints``: every listed file (unless ``["shipped"]``),
+      when ``train`` is to run;
     - ``stages.collect.reference_source``: whatever the domain checks for it
       (:meth:`~conceptlab.interfaces.Domain.check_reference_source`: for chess,
-      that the PGN file or ``book:PATH`` exists and opens).
+      that the PGN file or ``book:PATH`` exists and opens), when ``collect`` is to run.
+
+    Args:
+        spec: The spec.
+        domain: The spec's domain, which checks its reference source.
+        source: Where the spec came from, for messages.
+        stages: The stages that are to run (default: all); a file only a stage
+            outside them reads is not checked.
 
     Raises:
         MissingInputError: A listed checkpoint file does not exist.
         ConceptlabError: The domain refused the reference source (its own error
             class, its message prefixed with the spec and the field).
     """
-    checkpoints = spec.stages.train.checkpoints
+    stages = STAGES if stages is None else stages
+    checkpoints = spec.stages.train.checkpoints if "train" in stages else []
     if checkpoints != [SHIPPED]:
         for given in checkpoints:
             path = Path(given).expanduser()
@@ -59,7 +73,7 @@ def check_inputs(spec: RunSpec, domain: Domain[Any], source: str = "<spec>") -> 
                     + (f" (resolved to {str(path.resolve())!r})" if not path.is_absolute() else "")
                 )
     reference = spec.stages.collect.reference_source
-    if reference:
+    if reference and "collect" in stages:
         try:
             domain.check_reference_source(reference)
         except ConceptlabError as exc:

@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
 from typing import Any
 
 from conceptlab import __version__
@@ -115,7 +114,7 @@ def _cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
         for kind, name in info.components:
             print(f"  {kind.replace('_', ' ')}: {name} - {_summary(registry, kind, name, args.params)}")
             if args.params:
-                for param in component_params(registry.get(kind, name)):
+                for param in _component_params(registry.get(kind, name)):
                     print(f"      {param}")
     return 0
 
@@ -131,12 +130,12 @@ def _plugin_json(info: PluginInfo, registry: Registry, load: bool) -> dict[str, 
     data["locations"] = {f"{kind}:{name}": registry.location(kind, name) for kind, name in info.components}
     if load:
         data["params"] = {
-            f"{kind}:{name}": component_params(registry.get(kind, name)) for kind, name in info.components
+            f"{kind}:{name}": _component_params(registry.get(kind, name)) for kind, name in info.components
         }
     return data
 
 
-def component_params(cls: type[Component]) -> list[str]:
+def _component_params(cls: type[Component]) -> list[str]:
     """One ``name: type = default`` line per param of component ``cls``."""
     lines = []
     for name, field in cls.Params.model_fields.items():

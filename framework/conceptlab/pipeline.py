@@ -92,15 +92,18 @@ def run_pipeline(
     wanted = check_stages(stages)
     registry = registry or get_registry()
     resolved = resolve_spec(spec, registry, source=source)
-    components = Components(resolved, registry)
-    check_inputs(spec, components.domain, source)
     run_dir = RunDir(out, spec)
     if run_dir.manifest_path.exists() and not resume:
         raise SpecError(
             f"run directory {str(run_dir.path)!r} already holds this run; "
             "pass --resume to continue it, or choose another --out"
         )
-    _check_needs(run_dir, run_dir.check(), wanted)
+    existing = run_dir.check()
+    _check_needs(run_dir, existing, wanted)
+    done = existing["stages"] if existing else {}
+    pending = [s for s in wanted if done.get(s, {}).get("status") != "finished"]
+    components = Components(resolved, registry)
+    check_inputs(spec, components.domain, source, pending)
     run_dir.open()
 
     use_components(components)
