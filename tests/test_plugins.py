@@ -130,6 +130,17 @@ def test_a_lazy_component_is_imported_once_and_then_is_its_class():
     assert registry.get("domain", "tictactoe-lazy") is cls
 
 
+class _Nameless:
+    @hookimpl
+    def register_searches(self):
+        return [LazyComponent("", "conceptlab.search.puct:PUCTSearch")]
+
+
+def test_a_lazy_component_without_a_name_is_refused_naming_the_plugin():
+    with pytest.raises(PluginLoadError, match=r"plugin 'nameless': search LazyComponent\(name='', .* has no 'name'"):
+        get_registry(autoload=False, extra_plugins=[("nameless", _Nameless())])
+
+
 def test_a_lazy_component_needs_a_module_and_a_class():
     with pytest.raises(ValueError, match=r"target 'conceptlab.testing.tictactoe' is not 'package.module:ClassName'"):
         LazyComponent("x", "conceptlab.testing.tictactoe")

@@ -92,7 +92,8 @@ class Registry:
             self._check_class(kind, entry, plugin)
             name = getattr(entry, "name", None)
         if not isinstance(name, str) or not name:
-            raise PluginLoadError(f"plugin {plugin!r}: {kind} class {entry.__name__} has no 'name'")
+            what = repr(entry) if isinstance(entry, LazyComponent) else f"class {entry.__name__}"
+            raise PluginLoadError(f"plugin {plugin!r}: {kind} {what} has no 'name'")
         if name in self._entries[kind]:
             other = self._providers[(kind, name)]
             raise DuplicateComponentError(
