@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from conceptlab.errors import PluginLoadError
+from conceptlab.registry import Registry
 
 __all__ = ["DelegatedMain", "add_delegated_command"]
 
@@ -62,7 +62,7 @@ class _Delegate:
         self.name = name
         self.target = target
 
-    def __call__(self, args: argparse.Namespace, registry: Any) -> int:
+    def __call__(self, args: argparse.Namespace, registry: Registry) -> int:
         main = _load(self.target, self.name)
         argv: Sequence[str] = args.delegated_argv
         return int(main(list(argv), prog=f"conceptlab {self.name}") or 0)
