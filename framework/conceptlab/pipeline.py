@@ -22,7 +22,7 @@ from conceptlab.errors import ConceptlabError, SpecError
 from conceptlab.executors import make_executor
 from conceptlab.plugins import get_registry
 from conceptlab.registry import Registry
-from conceptlab.run.components import Components
+from conceptlab.run.components import PLAYER_PREFIX, Components
 from conceptlab.run.context import RunContext, StageContext, StageSummary
 from conceptlab.run.worker import components_for, use_components
 from conceptlab.rundir import RunDir
@@ -30,6 +30,7 @@ from conceptlab.spec import RunSpec, resolve_spec
 from conceptlab.stages import StageFunction, stage_function
 
 __all__ = [
+    "PLAYER_PREFIX",
     "STAGE_NEEDS",
     "Components",
     "RunContext",

@@ -192,6 +192,19 @@ def _stage_table(manifest: dict[str, Any]) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
+def _roles(manifest: dict[str, Any]) -> str:
+    """Which agent played each role of the run (from the collect and teach stages' figures)."""
+    collect = manifest["stages"].get("collect", {}).get("figures", {})
+    teach = manifest["stages"].get("teach", {}).get("figures", {})
+    rows = [
+        ("weaker player of the disagreement search", collect.get("weaker_player")),
+        ("reference of the novelty filter", collect.get("reference_source")),
+        ("student of the teachability filter", teach.get("student")),
+    ]
+    items = "".join(f"<li>{_e(role)}: {_e(who)}</li>" for role, who in rows if who)
+    return f"<ul>{items}</ul>" if items else "<p>The collect and teach stages have not run.</p>"
+
+
 def _verdict_cell(verdict: dict[str, Any] | None) -> str:
     if verdict is None:
         return "<td>-</td>"
@@ -421,6 +434,7 @@ def render_report(run: Path, registry: Registry) -> str:
         f"<p>seed {spec.seed}; spec hash <code>{manifest['spec_hash'][:12]}</code>; "
         f"created {_e(manifest['created'])}</p>",
         "<h2>Stages</h2>", _stage_table(manifest),
+        "<h2>Who played each role</h2>", _roles(manifest),
         "<h2>From candidates to concepts</h2>", _funnel(index, teach, novelty, run),
         "<h2>Candidate concepts</h2>", _concept_table(index, teach, novelty),
         "<h2>Teachability</h2>", _teach_plot(teach),

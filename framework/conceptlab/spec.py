@@ -14,7 +14,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -155,7 +155,19 @@ class CollectStage(_Strict):
     )
     reference_player: str = Field(
         default="checkpoint:0",
-        description="Used when no reference_source: 'checkpoint:I' (games of checkpoint I) or 'random'.",
+        description="Used when no reference_source: 'checkpoint:I' (self-play games of checkpoint I), "
+        "'random', or 'agent:NAME' (games of the spec's player NAME sampling its own policy, "
+        "e.g. a model of human play).",
+    )
+    reference_temperature: float = Field(
+        default=1.0, gt=0,
+        description="'agent:NAME' reference games: moves are sampled from the policy raised to 1/T "
+        "(1: the policy itself; small: close to its top move).",
+    )
+    weaker_player: str | None = Field(
+        default=None,
+        description="'agent:NAME': the spec's player NAME is the weaker side of the disagreement "
+        "search (instead of weaker_checkpoint), e.g. a model of human play.",
     )
     reference_size: int = Field(default=512, ge=1, description="Reference positions (and as many agent positions).")
 
@@ -179,6 +191,11 @@ class TeachStage(_Strict):
     """Running the teachability filter on every mined concept."""
 
     max_concepts: int | None = Field(default=None, ge=1, description="Assess at most this many concepts.")
+    student: str | None = Field(
+        default=None,
+        description="'agent:NAME': the spec's player NAME is the student (of any architecture, taught "
+        "on the domain's actions) instead of an earlier checkpoint of the agent.",
+    )
 
 
 class NoveltyStage(_Strict):
@@ -267,6 +284,11 @@ class RunSpec(_Strict):
     miner: ComponentRef = Field(default_factory=lambda: ComponentRef(name="convex"))
     teachability: ComponentRef = Field(default_factory=lambda: ComponentRef(name="kl-student"))
     novelty: ComponentRef = Field(default_factory=lambda: ComponentRef(name="spectral"))
+    players: dict[str, ComponentRef] = Field(
+        default_factory=dict,
+        description="Other agents, by a name the stages refer to as 'agent:NAME' (reference player, "
+        "weaker player, student), e.g. [players.maia] name = \"lc0\", params = { weights = \"maia-1900\" }.",
+    )
     stages: Stages = Field(default_factory=Stages)
 
     @field_validator("name")
@@ -363,6 +385,8 @@ class ResolvedSpec:
     """RunSpec field (``"domain"``, ``"miner"``, ...) -> the registered class."""
     params: Mapping[str, StrictParams]
     """RunSpec field -> the component's validated params."""
+    players: Mapping[str, tuple[type, StrictParams]] = field(default_factory=dict)
+    """Player name -> its agent class and validated params."""
 
 
 def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> ResolvedSpec:
@@ -383,6 +407,26 @@ def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> Resolv
             exc.args = (f"{source}: [{field}] {exc}",)
             raise exc from None
         classes[field] = cls
+    players: dict[str, tuple[type, StrictParams]] = {}
+    for name, ref in spec.players.items():
+        try:
+            cls = registry.get("agent", ref.name)
+            players[name] = (cls, build_params(cls, ref.params))
+        except ComponentError as exc:
+            exc.args = (f"{source}: [players.{name}] {exc}",)
+            raise exc from None
+    collect, teach = spec.stages.collect, spec.stages.teach
+    for where, ref in (
+        ("stages.collect.reference_player", collect.reference_player if not collect.reference_source else None),
+        ("stages.collect.weaker_player", collect.weaker_player),
+        ("stages.teach.student", teach.student),
+    ):
+        if ref is None or (where.endswith("reference_player") and not ref.startswith("agent:")):
+            continue
+        name = ref.removeprefix("agent:")
+        if not ref.startswith("agent:") or name not in players:
+            known = ", ".join(f"agent:{n}" for n in players) or "none: add a [players.NAME] section"
+            raise SpecError(f"{source}: {where} = {ref!r} names no player of the spec (players: {known})")
     overrides = spec.stages.train.selfplay_search
     if overrides:  # self-play's search params must be valid params of the spec's search too
         try:
@@ -390,7 +434,7 @@ def resolve_spec(spec: RunSpec, registry: Any, source: str = "<spec>") -> Resolv
         except ComponentError as exc:
             exc.args = (f"{source}: [stages.train.selfplay_search] {exc}",)
             raise exc from None
-    return ResolvedSpec(spec, classes, params)
+    return ResolvedSpec(spec, classes, params, players)
 
 
 def spec_hash(spec: RunSpec) -> str:

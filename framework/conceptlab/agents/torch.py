@@ -78,6 +78,15 @@ class TorchAgent(TrainableAgent[S]):
         """The network's input for ``states``: the domain's encoding unless a subclass reads states its own way."""
         return self.domain.encode(states)
 
+    def action_logits(self, logits: torch.Tensor, states: Sequence[S]) -> torch.Tensor:
+        """``(batch, num_actions)`` logits over the domain's actions from the network's policy output.
+
+        The identity for networks whose policy is the domain's action space; a
+        network with a policy of its own (e.g. lc0's 1858 moves) maps it here.
+        Only legal actions' entries are read.
+        """
+        return logits
+
     # -- evaluation ----------------------------------------------------------------------------
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -116,7 +125,7 @@ class TorchAgent(TrainableAgent[S]):
         mask = torch.from_numpy(legal_mask(self.domain, states))
         with torch.inference_mode():
             logits, value, captured = self._forward(x, layers)
-            logits = logits.masked_fill(~mask, float("-inf"))
+            logits = self.action_logits(logits, states).masked_fill(~mask, float("-inf"))
             # a terminal state has no legal action: give it an all-zero policy, not NaNs
             policy = torch.softmax(logits, dim=-1).nan_to_num(0.0)
         return Evaluation(
@@ -154,6 +163,7 @@ class TorchAgent(TrainableAgent[S]):
                 for start in range(0, n, batch_size):
                     idx = order[start:start + batch_size]
                     logits, value = self.network(x_all[idx])
+                    logits = self.action_logits(logits, [states[i] for i in idx.tolist()])
                     log_p = torch.log_softmax(logits.masked_fill(~mask_all[idx], -1e9), dim=-1)
                     policy_loss = -(p_all[idx] * log_p).sum(dim=-1).mean()
                     loss = policy_loss

@@ -18,6 +18,10 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p = commands.add_parser("search", help="batched search vs one-leaf search vs raw net throughput")
     p.add_argument("spec", help="a spec naming the domain, agent and search to measure")
     p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
+    p.add_argument(
+        "--player", action="append", default=[], metavar="NAME",
+        help="also measure the spec's player NAME (e.g. an lc0 net) in the same process; its figures are prefixed NAME_",
+    )
     p.add_argument("--positions", type=int, default=8, help="root positions searched")
     p.add_argument(
         "--repeats", type=int, default=3, help="rounds of the three timings (each figure is the best round's)"
@@ -80,6 +84,12 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
         rng=np.random.default_rng(spec.seed),
         repeats=args.repeats,
     )
+    for name in args.player:  # the same roots and search, another agent, back to back
+        measured = bench_search(
+            components.domain, components.player(name), components.resolved.params["search"],
+            positions=args.positions, rng=np.random.default_rng(spec.seed), repeats=args.repeats,
+        )
+        figures.update({f"{name}_{key}": value for key, value in measured.items()})
     if "torch" in sys.modules:  # the figures depend on it: record it with them
         figures["torch_threads"] = sys.modules["torch"].get_num_threads()
     return _emit(figures, args.json_path)

@@ -61,6 +61,8 @@ class _Teaching:
     """One run of the teaching procedure on one set of prototypes."""
 
     student_step: int
+    student_label: str
+    """``checkpoint step N``, or the name of a student given as an agent."""
     student_index: int
     student_agreement: float
     """The student's top-1 agreement with the teacher on all the prototypes."""
@@ -141,7 +143,7 @@ class KLStudentFilter(TeachabilityFilter):
 
     # -- shared work -----------------------------------------------------------------------
     def prepare(self, context: TeachabilityContext, rng: np.random.Generator) -> None:
-        """Load every checkpoint as a candidate student and check the pool.
+        """Load every checkpoint as a candidate student (or take the context's students) and check the pool.
 
         Raises:
             ComponentError: The pool's activations do not have one row per pool state.
@@ -153,11 +155,12 @@ class KLStudentFilter(TeachabilityFilter):
                     f"activation rows for {len(context.pool_states)} pool states"
                 )
         self._context = context
-        self._students = []
-        for info in context.checkpoints:
-            student = context.teacher.clone()
-            student.load(info.path)
-            self._students.append((info, student))
+        self._students = list(context.students)
+        if not self._students:
+            for info in context.checkpoints:
+                student = context.teacher.clone()
+                student.load(info.path)
+                self._students.append((info, student))
 
     def _ctx(self) -> TeachabilityContext:
         if self._context is None:
@@ -253,7 +256,8 @@ class KLStudentFilter(TeachabilityFilter):
             random_states = [pool[i] for i in picks]
             control, _ = self._fit(base, random_states, _policy(ctx.teacher, random_states), rng)
             after_random = matches(control)
-        return _Teaching(info.step, index, agreement, fallback, before, after, after_random,
+        label = f"checkpoint step {info.step}" if info.step >= 0 else info.path
+        return _Teaching(info.step, label, index, agreement, fallback, before, after, after_random,
                          len(train), loss)
 
     # -- the verdict -------------------------------------------------------------------------
@@ -339,7 +343,7 @@ class KLStudentFilter(TeachabilityFilter):
         reason = (
             f"{'Teachable' if passed else 'Not teachable'} (rule {p.rule!r}, lower bound must "
             f"exceed {p.min_effect:g}): taught on {run.num_train} prototypes, the student "
-            f"(checkpoint step {run.student_step}) agrees with the teacher on "
+            f"({run.student_label}) agrees with the teacher on "
             f"{scores['after_agreement']:.0%} of {len(run.after)} held-out prototypes "
             f"(before {scores['before_agreement']:.0%}, random-positions student "
             f"{scores['random_positions_after_agreement']:.0%}); " + "; ".join(parts) + "."

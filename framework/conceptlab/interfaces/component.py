@@ -36,6 +36,9 @@ class Component(ABC):
     name: ClassVar[str]
     """The name a spec selects this component by."""
     Params: ClassVar[type[StrictParams]] = NoParams
+    example_params: ClassVar[dict[str, Any]] = {}
+    """Params that build a working instance, for the contract kit and docs; needed only
+    when ``Params`` has required fields (e.g. a weights file)."""
 
     params: StrictParams
 

@@ -33,6 +33,10 @@ class TeachabilityContext:
     concept_support: Mapping[str, Sequence[int]] = field(default_factory=dict)
     """Concept id -> indices into the pool of positions whose rollouts satisfy the
     concept (dynamic prototypes); absent ids fall back to the top of ``v . z``."""
+    students: Sequence[tuple[CheckpointInfo, TrainableAgent[Any]]] = ()
+    """Candidate students given as agents, oldest first, each with a record naming it (e.g. a
+    model of human play, of another architecture than the teacher); when given, they are
+    the candidates instead of ``checkpoints``."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from conceptlab.errors import ComponentError
 from conceptlab.interfaces import Agent, Domain, Search
 from conceptlab.registry import Registry
 from conceptlab.spec import ResolvedSpec
 
-__all__ = ["Components"]
+__all__ = ["PLAYER_PREFIX", "Components"]
+
+PLAYER_PREFIX = "agent:"
+"""How a spec names one of its ``[players]`` where a checkpoint could stand: ``agent:NAME``."""
 
 
 class Components:
@@ -48,12 +52,25 @@ class Components:
         return self._make("agent", self.domain, seed=seed)
 
     def agent(self, checkpoint: str) -> Agent[Any]:
-        """The agent with the weights of ``checkpoint`` (cached per path)."""
+        """The agent with the weights of ``checkpoint`` (cached per path), or the spec's
+        player NAME for ``"agent:NAME"``."""
+        if checkpoint.startswith(PLAYER_PREFIX):
+            return self.player(checkpoint.removeprefix(PLAYER_PREFIX))
         if checkpoint not in self._agents:
             agent = self.new_agent(0)
             agent.load(checkpoint)  # type: ignore[attr-defined]
             self._agents[checkpoint] = agent
         return self._agents[checkpoint]
+
+    def player(self, name: str) -> Agent[Any]:
+        """The spec's player ``name`` (its ``[players.NAME]`` agent), built once."""
+        key = PLAYER_PREFIX + name
+        if key not in self._agents:
+            if name not in self.resolved.players:
+                raise ComponentError(f"the spec has no player {name!r} (players: {', '.join(self.resolved.players)})")
+            cls, params = self.resolved.players[name]
+            self._agents[key] = cls(self.domain, params)
+        return self._agents[key]
 
     @functools.cached_property
     def miner(self) -> Any:

@@ -3,14 +3,14 @@
 Following Schut et al. (2023), section "novel by construction" (method.md section 1):
 
 1. self-play games of the final agent from diverse opening states;
-2. positions of those games where the final agent and a weaker checkpoint,
-   both searching, choose different actions; at each, the final agent's chosen
+2. positions of those games where the final agent and a weaker checkpoint (or a
+   named player, e.g. a model of human play), both searching, choose different actions; at each, the final agent's chosen
    and subpar rollouts;
 3. activations of the recorded layers for every state on those rollouts;
 4. a pool of self-play positions (prototypes for the teachability filter, and the
    agent's side of the novelty filter) with their activations;
-5. reference positions (human games read by the domain, or games of a named
-   reference player) with the final agent's activations.
+5. reference positions (human games read by the domain, games of a checkpoint, or
+   games of a named player sampling its policy) with the final agent's activations.
 
 Artifacts: ``games/``, ``disagreements/``, ``rollouts.json``, ``rollout_acts/``,
 ``pool.json``, ``pool_acts/``, ``reference.json``, ``reference_acts/``.
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from conceptlab.errors import SpecError
+from conceptlab.run.components import PLAYER_PREFIX
 from conceptlab.run.context import StageContext
 from conceptlab.run.worker import components_for
 from conceptlab.stages.common import activations_for, checkpoint_series, chunks, record_layers
@@ -34,18 +35,36 @@ __all__ = ["run_collect"]
 POSITIONS_PER_UNIT = 4
 
 
+def _policy_game(domain: Any, agent: Any, start: Any, rng: np.random.Generator, max_moves: int,
+                 temperature: float) -> tuple[list[Any], list[int]]:
+    """A game of ``agent`` sampling each move from its policy raised to ``1 / temperature``
+    (both sides; a uniformly random player when ``agent`` is ``None``)."""
+    states, actions = [start], []
+    while not domain.is_terminal(states[-1]) and len(actions) < max_moves:
+        legal = np.asarray(domain.legal_actions(states[-1]))
+        if agent is None:
+            action = int(legal[rng.integers(len(legal))])
+        else:
+            weights = np.asarray(agent.evaluate([states[-1]]).policy[0][legal], dtype=np.float64)
+            weights = np.power(np.maximum(weights, 0.0), 1.0 / temperature)
+            total = weights.sum()
+            probs = weights / total if total > 0 and np.isfinite(total) else None
+            action = int(legal[rng.choice(len(legal), p=probs)])
+        actions.append(action)
+        states.append(domain.apply(states[-1], action))
+    return states, actions
+
+
 def _game_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
     comps = components_for(payload["spec"])
-    agent = comps.agent(payload["checkpoint"]) if payload["checkpoint"] else None
+    checkpoint = payload["checkpoint"]
+    agent = comps.agent(checkpoint) if checkpoint else None
     domain = comps.domain
     rng = np.random.default_rng(payload["seed"])
     start = domain.from_text(payload["start"])
-    if agent is None:  # the 'random' reference player
-        states, actions = [start], []
-        while not domain.is_terminal(states[-1]) and len(actions) < payload["max_moves"]:
-            legal = domain.legal_actions(states[-1])
-            actions.append(int(legal[rng.integers(len(legal))]))
-            states.append(domain.apply(states[-1], actions[-1]))
+    if agent is None or checkpoint.startswith(PLAYER_PREFIX):  # 'random', or a player sampling its policy
+        states, actions = _policy_game(domain, agent, start, rng, payload["max_moves"],
+                                       payload.get("temperature", 1.0))
     else:
         record = play_game(
             domain, agent, comps.search, start, rng,
@@ -53,6 +72,12 @@ def _game_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
         )
         states, actions = list(record.states), list(record.actions)
     return {"states": [domain.to_text(s) for s in states], "actions": [int(a) for a in actions]}
+
+
+def _describe(ref: Any) -> str:
+    """A player's component and params, e.g. ``lc0 weights=maia-1900``."""
+    params = " ".join(f"{k}={v}" for k, v in ref.params.items())
+    return f"{ref.name} {params}".strip()
 
 
 def _rollout_json(domain: Any, line: Any) -> dict[str, Any]:
@@ -108,6 +133,8 @@ def _sample(items: list[str], count: int, rng: np.random.Generator) -> list[str]
 def _play(
     ctx: StageContext, group: str, checkpoint: str | None, count: int
 ) -> list[dict[str, Any]]:
+    """``count`` games from opening states: self-play of ``checkpoint``, games of a player
+    (``agent:NAME``, sampling its policy) or of a random player (``None``)."""
     cfg = ctx.spec.stages.collect
     domain = ctx.components.domain
     starts = domain.opening_states(count, ctx.rng(group, "openings", count))
@@ -116,6 +143,7 @@ def _play(
             "spec": ctx.run.spec_data, "checkpoint": checkpoint,
             "start": domain.to_text(start), "seed": ctx.seed(group, i),
             "max_moves": cfg.max_moves, "temperature_moves": cfg.temperature_moves,
+            "temperature": cfg.reference_temperature,
         }
         for i, start in enumerate(starts)
     ]
@@ -159,8 +187,13 @@ def _reference_positions(ctx: StageContext, series: list[Any]) -> tuple[list[str
                 f"reference_player {player!r}: expected 'checkpoint:I' with 0 <= I < {len(series)}"
             ) from None
         checkpoint, name = info.path, f"self-play games of checkpoint step {info.step}"
+    elif player.startswith(PLAYER_PREFIX):
+        checkpoint = player
+        ref = ctx.spec.players[player.removeprefix(PLAYER_PREFIX)]
+        name = (f"games of player {player.removeprefix(PLAYER_PREFIX)!r} ({_describe(ref)}) sampling its policy "
+                f"at temperature {cfg.reference_temperature:g}")
     else:
-        raise SpecError(f"reference_player {player!r}: expected 'random' or 'checkpoint:I'")
+        raise SpecError(f"reference_player {player!r}: expected 'random', 'checkpoint:I' or 'agent:NAME'")
     positions = _play_until(ctx, "reference_games", checkpoint, cfg.reference_size)
     return _sample(positions, cfg.reference_size, rng), name
 
@@ -169,13 +202,19 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
     cfg = ctx.spec.stages.collect
     series = checkpoint_series(ctx)
     final = series[-1].path
-    try:
-        weaker = series[cfg.weaker_checkpoint].path
-    except IndexError:
-        raise SpecError(
-            f"stages.collect.weaker_checkpoint = {cfg.weaker_checkpoint}, but the series has "
-            f"{len(series)} checkpoints"
-        ) from None
+    if cfg.weaker_player is not None:
+        weaker = cfg.weaker_player
+        ref = ctx.spec.players[weaker.removeprefix(PLAYER_PREFIX)]
+        weaker_name = f"player {weaker.removeprefix(PLAYER_PREFIX)!r} ({_describe(ref)})"
+    else:
+        try:
+            weaker_info = series[cfg.weaker_checkpoint]
+        except IndexError:
+            raise SpecError(
+                f"stages.collect.weaker_checkpoint = {cfg.weaker_checkpoint}, but the series has "
+                f"{len(series)} checkpoints"
+            ) from None
+        weaker, weaker_name = weaker_info.path, f"checkpoint step {weaker_info.step}"
     layers = record_layers(ctx)
 
     games = _play(ctx, "games", final, cfg.games)
@@ -212,5 +251,6 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
         "pool": len(pool),
         "reference": len(reference),
         "reference_source": reference_name,
+        "weaker_player": weaker_name,
         "layers": layers,
     }

@@ -1,7 +1,8 @@
 """The teach stage: the spec's teachability filter on every mined concept (method.md section 3).
 
 The filter is prepared once per (re)start with the final agent as teacher, the
-earlier checkpoints as candidate students and the collect stage's pool; each
+earlier checkpoints as candidate students (or the spec's ``student`` player) and
+the collect stage's pool; each
 concept's verdict is one unit. Artifacts: ``verdicts/<i>.json``, ``summary.json``.
 """
 
@@ -13,6 +14,7 @@ from conceptlab.interfaces import TeachabilityContext
 from conceptlab.run.context import StageContext
 from conceptlab.stages.common import checkpoint_series, load_activations, record_layers
 from conceptlab.stages.mine import concept_from_record, load_candidates
+from conceptlab.values import CheckpointInfo
 
 __all__ = ["assess_concepts", "run_teach", "verdict_json"]
 
@@ -58,12 +60,18 @@ def run_teach(ctx: StageContext) -> dict[str, Any]:
         layer: load_activations(ctx.run.path / "collect" / "pool_acts", layer)
         for layer in record_layers(ctx)
     }
+    student = ctx.spec.stages.teach.student
+    students: list[tuple[CheckpointInfo, Any]] = []
+    if student is not None:
+        agent = comps.agent(student)
+        students = [(CheckpointInfo(student, -1, 0, getattr(agent, "architecture", dict)()), agent)]
     context = TeachabilityContext(
         domain=domain,
         teacher=comps.agent(series[-1].path),  # type: ignore[arg-type]
         checkpoints=series[:-1],
         pool_states=[domain.from_text(t) for t in pool_texts],
         pool_activations=pool_acts,
+        students=students,
     )
     flt = comps.teachability
     flt.prepare(context, ctx.rng("prepare"))
@@ -73,4 +81,5 @@ def run_teach(ctx: StageContext) -> dict[str, Any]:
         "teachable": passed,
         "removed_share": round(1 - passed / len(verdicts), 4),
         "filter": ctx.spec.teachability.name,
+        "student": student if student is not None else "earlier checkpoints of the agent",
     }

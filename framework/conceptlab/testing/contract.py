@@ -86,7 +86,11 @@ def _instance(obj: Any, *args: Any) -> Any:
 
 def _check_component_class(c: _Checker, cls: type[Component]) -> None:
     c.check("has a name", isinstance(getattr(cls, "name", None), str) and bool(cls.name))
-    c.check("Params builds from defaults", c.run("Params()", cls.Params) is not None)
+    example = getattr(cls, "example_params", {})
+    c.check(
+        "Params builds from defaults (or the class's example_params)",
+        c.run("Params(**example_params)", lambda: cls.Params(**example)) is not None,
+    )
 
 
 def _random_states(domain: Domain[Any], rng: np.random.Generator, games: int, max_moves: int) -> list[Any]:

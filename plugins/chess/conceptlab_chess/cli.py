@@ -3,6 +3,8 @@
 Commands::
 
     conceptlab-chess uci [--checkpoint PATH] [--simulations N]
+    conceptlab-chess uci --agent lc0 --weights maia-1900|PATH [--simulations N]
+    conceptlab-chess fetch-weights maia-1900
     conceptlab-chess match --checkpoint PATH --stockfish-elo 1500 --games 40 --simulations 400
     conceptlab-chess bootstrap --out DIR [--config specs/training/chess-bootstrap.toml] [--positions N --epochs E ...]
     conceptlab-chess ship --out DIR --steps 1 3 [--dest DIR]
@@ -16,15 +18,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from conceptlab.errors import CheckpointError, ConceptlabError, ParamsError
 
-from conceptlab_chess.agent import AlphaZeroChessAgent, load_agent
+from conceptlab_chess.agent import load_agent
 from conceptlab_chess.openings import opening_set
 from conceptlab_chess.players import Player, PolicyPlayer, SearchPlayer, registry_search_factory
+
+if TYPE_CHECKING:
+    from conceptlab.agents.torch import TorchAgent
 
 __all__ = ["DEFAULT_CHECKPOINT", "build_parser", "main"]
 
@@ -32,7 +37,24 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "teacher.pt"
 """The shipped teacher network, used when no ``--checkpoint`` is given."""
 
 
-def _agent(path: str | None) -> AlphaZeroChessAgent:
+def _agent(path: str | None, agent: str = "az-chess", weights: str | None = None) -> TorchAgent[Any]:
+    """The agent a command plays with: ``az-chess`` from a checkpoint (the shipped teacher by
+    default), or ``lc0`` from a weights file or named network (then ``path`` is an optional
+    fine-tuned checkpoint of it)."""
+    if agent == "lc0":
+        from conceptlab_chess.domain import ChessDomain
+        from conceptlab_chess.lc0.agent import Lc0Agent
+
+        if not weights:
+            raise ParamsError("--agent lc0 needs --weights PATH (an lc0 .pb/.pb.gz file) or a named network (maia-1900)")
+        lc0 = Lc0Agent(ChessDomain(), Lc0Agent.Params(weights=weights))
+        if path is not None:
+            lc0.load(path)
+        return lc0
+    if agent != "az-chess":
+        raise ParamsError(f"--agent {agent!r}: expected 'az-chess' or 'lc0'")
+    if weights is not None:
+        raise ParamsError("--weights is for --agent lc0; az-chess reads --checkpoint")
     if path is None:
         if not DEFAULT_CHECKPOINT.is_file():
             raise CheckpointError(
@@ -44,7 +66,7 @@ def _agent(path: str | None) -> AlphaZeroChessAgent:
     return load_agent(path)
 
 
-def _player(agent: AlphaZeroChessAgent, simulations: int, search: str, seed: int) -> Player:
+def _player(agent: TorchAgent[Any], simulations: int, search: str, seed: int) -> Player:
     if simulations <= 0:
         return PolicyPlayer(agent.domain, agent)  # type: ignore[arg-type]
     factory = registry_search_factory(agent.domain, search)  # type: ignore[arg-type]
@@ -57,7 +79,7 @@ def _uci(args: argparse.Namespace) -> int:
     from conceptlab_chess.uci import UciEngine
 
     torch.set_num_threads(args.threads)
-    agent = _agent(args.checkpoint)
+    agent = _agent(args.checkpoint, args.agent, args.weights)
     engine = UciEngine(
         agent.domain, _player(agent, args.simulations, args.search, args.seed),  # type: ignore[arg-type]
         default_simulations=max(args.simulations, 1), output=sys.stdout,
@@ -73,7 +95,7 @@ def _match_share(options: dict[str, Any], worker: int) -> list[tuple[int, Any]]:
     from conceptlab_chess.strength import play_match_games
 
     torch.set_num_threads(options["threads"])
-    agent = _agent(options["checkpoint"])
+    agent = _agent(options["checkpoint"], options["agent"], options["weights"])
     player = _player(agent, options["simulations"], options["search"], options["seed"] + worker)
     indices = range(worker, options["games"], options["workers"])
 
@@ -95,9 +117,9 @@ def _match_parallel(args: argparse.Namespace) -> int:
 
     from conceptlab_chess.strength import summarise
 
-    _agent(args.checkpoint)  # a missing or foreign checkpoint fails here, once
+    _agent(args.checkpoint, args.agent, args.weights)  # a missing or foreign checkpoint fails here, once
     options = {k: getattr(args, k) for k in (
-        "checkpoint", "simulations", "search", "seed", "threads", "games", "workers", "openings", "stockfish_elo",
+        "checkpoint", "agent", "weights", "simulations", "search", "seed", "threads", "games", "workers", "openings", "stockfish_elo",
         "stockfish", "stockfish_time", "max_plies", "verbose",
     )}
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
@@ -117,7 +139,7 @@ def _match(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return _match_parallel(args)
     torch.set_num_threads(args.threads)
-    agent = _agent(args.checkpoint)
+    agent = _agent(args.checkpoint, args.agent, args.weights)
 
     def report(i: int, record: object) -> None:
         print(f"game {i + 1}/{args.games}: {record}", file=sys.stderr, flush=True)
@@ -201,13 +223,26 @@ def _ship(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch_weights(args: argparse.Namespace) -> int:
+    from conceptlab_chess.lc0.named import NAMED_WEIGHTS, fetch
+
+    for name in args.names:
+        path = fetch(name)
+        print(f"{name}: {path} ({NAMED_WEIGHTS[name].licence})")
+    return 0
+
+
 def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
     """The argument parser of ``conceptlab chess`` (also the ``conceptlab-chess`` script)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, checkpoint_required: bool) -> None:
-        p.add_argument("--checkpoint", required=checkpoint_required, help="az-chess checkpoint (default: the shipped teacher)")
+        p.add_argument("--agent", default="az-chess", choices=("az-chess", "lc0"), help="the agent that plays")
+        p.add_argument("--weights", default=None,
+                       help="--agent lc0: an lc0 weights file (.pb, .pb.gz) or a fetched network (maia-1900)")
+        p.add_argument("--checkpoint", required=checkpoint_required,
+                       help="az-chess checkpoint (default: the shipped teacher); with --agent lc0, a fine-tuned one")
         p.add_argument("--simulations", type=int, default=400, help="search simulations per move (0: the net's policy alone)")
         p.add_argument("--search", default="puct", help="registered search to use")
         p.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -255,6 +290,12 @@ def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
     boot.add_argument("--analyse-only", action="store_true")
     boot.add_argument("--train-only", action="store_true")
     boot.set_defaults(func=_bootstrap)
+
+    fetch = commands.add_parser(
+        "fetch-weights", help="download a named lc0 network into the cache folder (checks its SHA-256)"
+    )
+    fetch.add_argument("names", nargs="+", metavar="NAME", help="maia-1900")
+    fetch.set_defaults(func=_fetch_weights)
 
     ship = commands.add_parser("ship", help="copy bootstrap checkpoints into a folder with an index.json")
     ship.add_argument("--out", required=True, help="the bootstrap directory")

@@ -22,7 +22,7 @@ from conceptlab_chess.openings import OPENING_SETS, opening_set
 from conceptlab_chess.pgn import PgnFilter, PgnStats, open_pgn, read_games
 from conceptlab_chess.planes import encode_states, num_planes
 from conceptlab_chess.puzzles import puzzles_epd, puzzles_pgn
-from conceptlab_chess.state import ChessState
+from conceptlab_chess.state import KEPT_POSITIONS, ChessState, split_text, state_text
 
 if TYPE_CHECKING:
     from conceptlab.values import Puzzle
@@ -88,6 +88,8 @@ class ChessDomain(Domain[ChessState]):
 
     def __init__(self, params: StrictParams | None = None) -> None:
         super().__init__(params)
+        self.kept_history = max(self.params.history, KEPT_POSITIONS)
+        """Positions each state keeps: the net's ``history``, and at least what lc0 networks read."""
 
     # -- rules -----------------------------------------------------------------
     @property
@@ -106,7 +108,7 @@ class ChessDomain(Domain[ChessState]):
         root = board.root()
         state = ChessState(root)
         for move in board.move_stack:
-            state = state.successor(move, self.params.history)
+            state = state.successor(move, self.kept_history)
         return state
 
     def opening_states(self, count: int, rng: np.random.Generator) -> list[ChessState]:
@@ -122,7 +124,7 @@ class ChessDomain(Domain[ChessState]):
                 board = chess.Board()
                 state = ChessState(board)
                 for move in openings[int(k)].moves():
-                    state = state.successor(move, self.params.history)
+                    state = state.successor(move, self.kept_history)
                 states.append(state)
         return states
 
@@ -162,7 +164,7 @@ class ChessDomain(Domain[ChessState]):
         if move is None or self._outcome(state)[0]:
             why = "the game is over" if move is not None else "not a legal move"
             raise InvalidActionError(f"action {action!r} in {state.fen!r}: {why}")
-        return state.successor(move, self.params.history)
+        return state.successor(move, self.kept_history)
 
     def apply_move(self, state: ChessState, move: chess.Move) -> ChessState:
         """The state after the python-chess ``move``; ``InvalidActionError`` when illegal."""
@@ -194,18 +196,23 @@ class ChessDomain(Domain[ChessState]):
 
     # -- text ------------------------------------------------------------------
     def to_text(self, state: ChessState) -> str:
-        return state.fen
+        """A FEN, or ``"<FEN> moves <uci> ..."`` when the state has history (see ``state_text``)."""
+        return state_text(state)
 
     def from_text(self, text: str) -> ChessState:
-        """A state from a FEN (the position only: no history, no earlier repetitions).
+        """A state from a FEN, or from ``"<FEN> moves <uci> ..."`` (its history replayed).
+
+        A bare FEN has no history: its earlier-position planes are empty and its
+        repetitions count from it.
 
         Raises:
             InvalidStateError: The FEN cannot be parsed or describes an illegal
-                position; the message quotes it and says what is wrong.
+                position, or a move is not legal where it is played; the message
+                quotes the text and says what is wrong.
         """
         if not isinstance(text, str):
             raise InvalidStateError(f"expected a FEN string, got {text!r}")
-        fen = text.strip()
+        fen, moves = split_text(text)
         try:
             board = chess.Board(fen)
         except ValueError as exc:
@@ -216,7 +223,14 @@ class ChessDomain(Domain[ChessState]):
                 flag.name.lower().replace("_", " ") for flag in chess.Status if flag and flag in status and flag.name
             )
             raise InvalidStateError(f"illegal position in FEN {fen!r}: {problems}")
-        return ChessState(board)
+        state = ChessState(board)
+        for uci in moves:
+            try:
+                move = state.board.parse_uci(uci)
+            except ValueError:
+                raise InvalidStateError(f"move {uci!r} of {text.strip()!r} is not legal in {state.fen!r}") from None
+            state = state.successor(move, self.kept_history)
+        return state
 
     def action_to_text(self, state: ChessState, action: Action) -> str:
         move = state.moves.get(action)  # type: ignore[call-overload]
@@ -319,7 +333,7 @@ class ChessDomain(Domain[ChessState]):
                 state = ChessState(game.start)
                 states = [state]
                 for move in game.moves:
-                    state = state.successor(move, self.params.history)
+                    state = state.successor(move, self.kept_history)
                     states.append(state)
                 yield states
         finally:

@@ -1,4 +1,4 @@
-"""Entry point of the ``chess`` plugin: the chess domain, the ``az-chess`` agent, ``conceptlab chess``."""
+"""Entry point of the ``chess`` plugin: the chess domain, the ``az-chess`` and ``lc0`` agents, ``conceptlab chess``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ def register_domains() -> list[LazyComponent]:
 
 @hookimpl
 def register_agents() -> list[LazyComponent]:
-    return [LazyComponent("az-chess", "conceptlab_chess.agent:AlphaZeroChessAgent")]
+    return [
+        LazyComponent("az-chess", "conceptlab_chess.agent:AlphaZeroChessAgent"),
+        LazyComponent("lc0", "conceptlab_chess.lc0.agent:Lc0Agent"),
+    ]
 
 
 @hookimpl

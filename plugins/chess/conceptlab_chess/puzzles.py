@@ -25,6 +25,8 @@ import chess.pgn
 
 from conceptlab.errors import InvalidActionError, InvalidStateError
 
+from conceptlab_chess.state import split_text
+
 if TYPE_CHECKING:
     from conceptlab.values import Puzzle
 
@@ -32,10 +34,15 @@ __all__ = ["agent_line", "puzzles_epd", "puzzles_pgn"]
 
 
 def _board(puzzle: Puzzle) -> chess.Board:
+    """The puzzle's position (its text is a FEN, or a FEN and the moves that led to the position)."""
+    fen, moves = split_text(puzzle.state)
     try:
-        return chess.Board(puzzle.state)
+        board = chess.Board(fen)
+        for uci in moves:
+            board.push_uci(uci)
     except ValueError as exc:
-        raise InvalidStateError(f"puzzle position {puzzle.state!r} is not a FEN: {exc}") from None
+        raise InvalidStateError(f"puzzle position {puzzle.state!r} is not a FEN with legal moves: {exc}") from None
+    return chess.Board(board.fen())
 
 
 def agent_line(puzzle: Puzzle) -> list[chess.Move]:

@@ -17,7 +17,11 @@ import chess
 from conceptlab_chess.encoding import PolicyIndex
 from conceptlab_chess.movegen import legal_moves
 
-__all__ = ["ChessState", "HistoryEntry", "PositionKey", "position_key"]
+__all__ = ["KEPT_POSITIONS", "ChessState", "HistoryEntry", "PositionKey", "position_key", "split_text", "state_text"]
+
+KEPT_POSITIONS = 8
+"""Positions a state of the chess domain keeps at least (itself and 7 earlier ones), whatever
+the domain's ``history``: the deepest input served here, lc0's, reads 8."""
 
 PositionKey: TypeAlias = Hashable
 """What makes two positions "the same" for repetitions (FIDE 9.2): pieces, side
@@ -114,3 +118,33 @@ class ChessState:
     def __setstate__(self, data: tuple[chess.Board, tuple[HistoryEntry, ...], tuple[PositionKey, ...], chess.Move | None]) -> None:
         board, history, keys, last_move = data
         ChessState.__init__(self, board, history, keys, last_move)
+
+
+MOVES_MARK = " moves "
+"""Separates the FEN of a state's oldest kept position from the moves that followed it."""
+
+
+def state_text(state: ChessState) -> str:
+    """The text form of ``state``: a FEN, or ``"<FEN> moves <uci> ..."`` with its kept history.
+
+    Like UCI's ``position fen ... moves ...``: the FEN is the oldest position the
+    state keeps and the moves lead from it to the state, so that a state read
+    back has the same earlier positions (the inputs of history nets).
+    Repetitions are counted from that oldest position: a position that repeats
+    one from before it is not marked as a repetition once read back.
+    """
+    if not state.history:
+        return state.fen
+    boards = [board for board, _ in reversed(state.history)] + [state.board]
+    moves = []
+    for board in boards[1:]:
+        if not board.move_stack:  # a board built by hand: its move is unknown
+            return state.fen
+        moves.append(board.move_stack[-1].uci())
+    return boards[0].fen() + MOVES_MARK + " ".join(moves)
+
+
+def split_text(text: str) -> tuple[str, list[str]]:
+    """(the FEN, the UCI moves after it) of a state's text form."""
+    fen, _, moves = text.strip().partition(MOVES_MARK.strip())
+    return fen.strip(), moves.split()

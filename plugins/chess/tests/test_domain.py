@@ -12,7 +12,7 @@ from conceptlab.errors import InvalidActionError, InvalidStateError, ParamsError
 from conceptlab.interfaces import build_params
 from conceptlab_chess.domain import ChessDomain
 from conceptlab_chess.openings import OPENINGS
-from conceptlab_chess.state import ChessState
+from conceptlab_chess.state import KEPT_POSITIONS, ChessState
 from perft_positions import INITIAL_DEPTH4, PERFT_POSITIONS
 
 
@@ -142,7 +142,23 @@ def test_states_pickle_and_compare(domain: ChessDomain) -> None:
     copy = pickle.loads(pickle.dumps(state))
     assert copy == state and hash(copy) == hash(state)
     assert domain.legal_actions(copy) == domain.legal_actions(state)
-    assert copy != domain.from_text(domain.to_text(state))  # the FEN alone has no history
+    # the text form keeps the history (the moves from the oldest kept position); a bare FEN has none
+    assert copy == domain.from_text(domain.to_text(state))
+    assert copy != domain.from_text(state.fen)
+
+
+def test_the_text_form_keeps_history_and_repetitions(domain: ChessDomain) -> None:
+    state = play(domain, domain.initial_state(), "e2e4 e7e5 g1f3 b8c6 f1b5 a7a6 b5a4 g8f6 e1g1")
+    text = domain.to_text(state)
+    fen, moves = text.split(" moves ")
+    assert moves.split() == "g1f3 b8c6 f1b5 a7a6 b5a4 g8f6 e1g1".split()  # the 7 moves after the oldest kept board
+    back = domain.from_text(text)
+    assert [b.fen() for b, _ in back.history] == [b.fen() for b, _ in state.history]
+    assert domain.encode([back]).tolist() == domain.encode([state]).tolist()
+    twice = play(domain, domain.initial_state(), "g1f3 g8f6 f3g1 f6g8")
+    assert domain.from_text(domain.to_text(twice)).repetitions == twice.repetitions == 1
+    with pytest.raises(InvalidStateError, match="'e2e5'.*is not legal"):
+        domain.from_text(chess.STARTING_FEN + " moves e2e4 e2e5")
 
 
 def test_planes_are_seen_from_the_side_to_move() -> None:
@@ -189,7 +205,9 @@ def test_every_named_opening_is_legal_and_opening_states_cycle_through_them() ->
     fens = {domain.to_text(s) for s in states}
     e4_lines = [o for o in OPENINGS if o.san.startswith("e4")]
     assert len(fens) == len(e4_lines) and len(states) == 40
-    assert all(len(s.history) <= 1 for s in states)
+    # states keep what lc0 nets read (8 positions) whatever the az net's history; encodings read history - 1
+    assert all(len(s.history) <= KEPT_POSITIONS - 1 for s in states)
+    assert domain.encode(states[:2]).shape == (2, 2 * 14 + 7, 8, 8)
 
 
 def test_unknown_opening_set_fails_naming_the_choices() -> None:

@@ -89,7 +89,8 @@ def test_domain_reads_reference_games_as_state_lists(corpus_file: Path) -> None:
     stats = PgnStats()
     games = list(domain.reference_games(str(corpus_file), stats))
     assert len(games) == 1 and len(games[0]) == 5  # Ida - Jon: start + 4 plies
-    assert domain.to_text(games[0][-1]).startswith("rnbqkbnr/ppp2ppp/4p3/3p4/2PP4/")
+    assert games[0][-1].fen.startswith("rnbqkbnr/ppp2ppp/4p3/3p4/2PP4/")
+    assert domain.to_text(games[0][-1]).endswith(" moves d2d4 d7d5 c2c4 e7e6")  # the game's moves, kept
     # the filter reads headers only, so of the broken games only the variant is seen
     assert stats.kept == 1 and dict(stats.skipped) == {"variant": 1}
     assert stats.filtered["rating unknown"] == 5 and stats.filtered["rating below minimum"] == 2
