@@ -200,3 +200,85 @@ def test_honours_the_teachability_contract(setup: dict[str, Any]) -> None:
     teach = KLStudentFilter(build_params(KLStudentFilter, TEACH))
     ran = check_teachability_filter(teach, setup["context"], _concept([1.0, 1.0, 0.0]))
     assert "verdict has a reason" in ran and "verdict scores are numbers" in ran
+
+
+def test_prototypes_are_split_by_game(setup: dict[str, Any]) -> None:
+    context = setup["context"]
+    groups = [i // 10 for i in range(len(context.pool_states))]  # 50 "games" of 10 positions
+    grouped = TeachabilityContext(context.domain, context.teacher, context.checkpoints, context.pool_states,
+                                  context.pool_activations, pool_groups=groups)
+    teach = KLStudentFilter(build_params(KLStudentFilter, TEACH))
+    teach.prepare(grouped, np.random.default_rng(0))
+    prototypes = np.arange(0, 200, 3)
+    for seed in range(5):
+        test, train, by_game = teach._split(prototypes, np.random.default_rng(seed))
+        assert by_game and len(test) and len(train)
+        assert not {groups[i] for i in test} & {groups[i] for i in train}
+        assert sorted(np.concatenate([test, train]).tolist()) == prototypes.tolist()
+    verdict = _assess(setup, _concept([1.0, 1.0, 0.0]), grouped)
+    assert verdict.scores["split_by_game"] == 1.0 and "split by game" in verdict.reason
+    assert verdict.passed, verdict.reason  # the planted concept is still found
+
+
+def test_the_verdict_is_an_exact_test_over_seeds(setup: dict[str, Any]) -> None:
+    verdict = _assess(setup, _concept([1.0, 1.0, 0.0]), seeds=2)
+    s = verdict.scores
+    assert s["seeds"] == 2.0 and 0 <= s["p_value"] < 0.05 and "exact paired test p =" in verdict.reason
+    one = _assess(setup, _concept([1.0, 1.0, 0.0]), seeds=1, alpha=1e-9)
+    assert not one.passed  # no test over 10 prototypes reaches p < 1e-9 (least p: 2^-10)
+
+
+def test_batch_norm_statistics_stay_frozen_while_teaching() -> None:
+    from conceptlab.agents.pvnet import PVNetAgent
+
+    game = TicTacToe()
+    agent = PVNetAgent(game, build_params(PVNetAgent, {"blocks": 1, "channels": 4}))
+    states = [game.initial_state()] * 8
+    targets = np.full((8, 9), 1 / 9, np.float32)
+    norms = [m for m in agent.network.modules() if isinstance(m, nn.BatchNorm2d)]
+    before = [m.running_mean.clone() for m in norms]
+    weights = [p.detach().clone() for p in agent.network.parameters()]
+    agent.fit(states, targets, epochs=2, learning_rate=0.1, batch_size=4, rng=np.random.default_rng(0),
+              freeze_statistics=True)
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, norms))
+    assert any(not torch.equal(a, b) for a, b in zip(weights, agent.network.parameters()))
+    agent.fit(states, targets, epochs=1, learning_rate=0.1, batch_size=4, rng=np.random.default_rng(0))
+    assert any(not torch.equal(a, m.running_mean) for a, m in zip(before, norms))
+
+
+def test_with_no_true_effect_the_family_stays_within_its_false_discovery_rate(setup: dict[str, Any]) -> None:
+    """Random directions over features unrelated to the positions pick random prototypes, so the
+    taught student and the random-positions student are exchangeable: no concept is real.
+
+    4 families of 10 directions each (the filter's own procedure, 3 seeds each) and
+    Benjamini-Hochberg at q = 0.1 over each family: at most q of all verdicts may pass.
+    """
+    from conceptlab.stats import benjamini_hochberg
+
+    context = setup["context"]
+    rng = np.random.default_rng(5)
+    noise = rng.uniform(size=(len(context.pool_states), 16)).astype(np.float32)
+    # the untrained checkpoint as the student, taught briefly: the two students disagree on many
+    # held-out prototypes, so the test has something to decide
+    unrelated = TeachabilityContext(context.domain, context.teacher, context.checkpoints[:1],
+                                    context.pool_states, {"noise": noise})
+    teach = KLStudentFilter(build_params(KLStudentFilter, {
+        **TEACH, "epochs": 3, "prototype_fraction": 0.2, "random_concept_control": False}))
+    teach.prepare(unrelated, np.random.default_rng(0))
+    passed, assessed, raw, discordant = 0, 0, 0, []
+    for family in range(4):
+        pvalues = []
+        for i in range(10):
+            concept = Concept(f"null-{family}-{i}", "noise", rng.normal(size=16), {}, {})
+            verdict = teach.assess(concept, np.random.default_rng(100 * family + i))
+            pvalues.append(verdict.scores["p_value"])
+            discordant.append(verdict.scores["discordant_prototypes"] / verdict.scores["num_test"])
+            raw += verdict.passed
+        found, _ = benjamini_hochberg(pvalues, 0.1)
+        passed += int(found.sum())
+        assessed += len(pvalues)
+    print(f"no true effect: {passed} of {assessed} pass at q = 0.1 ({raw} at p < 0.05 uncorrected); "
+          f"discordant share of held-out prototypes {np.mean(discordant):.2f}")
+    assert np.mean(discordant) > 0.1  # the students do differ (measured: 0.19): the test is not vacuous
+    assert raw / assessed <= 0.1  # one verdict's test keeps near its level (measured: 1 of 40 at 0.05)
+    assert passed / assessed <= 0.1

@@ -196,6 +196,17 @@ class TeachStage(_Strict):
         description="'agent:NAME': the spec's player NAME is the student (of any architecture, taught "
         "on the domain's actions) instead of an earlier checkpoint of the agent.",
     )
+    fdr_q: float = Field(
+        default=0.1, gt=0, lt=1,
+        description="False-discovery rate over all candidates (Benjamini-Hochberg on the verdicts' "
+        "p-values): a concept is teachable when its test survives it.",
+    )
+    null_directions: int = Field(
+        default=20, ge=0,
+        description="Random directions of each kind (sparse, with the mined concepts' median number of "
+        "non-zeros; dense, N(0, I)/dim) put through the same filter: the null the verdicts are read "
+        "against (the paper's own share of removed candidates is not a false-positive rate).",
+    )
 
 
 class NoveltyStage(_Strict):

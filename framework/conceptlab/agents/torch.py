@@ -145,6 +145,7 @@ class TorchAgent(TrainableAgent[S]):
         learning_rate: float,
         batch_size: int,
         rng: np.random.Generator,
+        freeze_statistics: bool = False,
     ) -> Mapping[str, float]:
         n = len(states)
         if n == 0:
@@ -155,6 +156,10 @@ class TorchAgent(TrainableAgent[S]):
         v_all = None if value_targets is None else torch.from_numpy(np.asarray(value_targets, np.float32))
         optimiser = torch.optim.Adam(self.network.parameters(), lr=learning_rate)
         self.network.train()
+        if freeze_statistics:  # batch norm normalises with its running statistics and leaves them alone
+            for module in self.network.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         losses: dict[str, float] = {}
         try:
             for _ in range(epochs):

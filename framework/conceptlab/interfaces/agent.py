@@ -60,12 +60,15 @@ class TrainableAgent(Agent[S]):
         learning_rate: float,
         batch_size: int,
         rng: np.random.Generator,
+        freeze_statistics: bool = False,
     ) -> Mapping[str, float]:
         """Minimise cross-entropy to ``policy_targets`` (+ squared error to ``value_targets``).
 
         ``policy_targets`` is ``(len(states), num_actions)``, each row a
         distribution; with a teacher's policies this is KL(teacher || self) up to
-        a constant. Returns the final epoch's mean losses by name.
+        a constant. With ``freeze_statistics`` only weights change: normalisation
+        statistics (batch-norm running means and variances) stay as they were and
+        are used as at evaluation. Returns the final epoch's mean losses by name.
         """
 
     @abstractmethod

@@ -33,6 +33,9 @@ class TeachabilityContext:
     concept_support: Mapping[str, Sequence[int]] = field(default_factory=dict)
     """Concept id -> indices into the pool of positions whose rollouts satisfy the
     concept (dynamic prototypes); absent ids fall back to the top of ``v . z``."""
+    pool_groups: Sequence[int] | None = None
+    """The game each pool state comes from (``None``: unknown). Filters split prototypes by
+    it, so that no game has positions on both sides of a train/test split."""
     students: Sequence[tuple[CheckpointInfo, TrainableAgent[Any]]] = ()
     """Candidate students given as agents, oldest first, each with a record naming it (e.g. a
     model of human play, of another architecture than the teacher); when given, they are

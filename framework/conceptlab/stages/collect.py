@@ -13,7 +13,7 @@ Following Schut et al. (2023), section "novel by construction" (method.md sectio
    games of a named player sampling its policy) with the final agent's activations.
 
 Artifacts: ``games/``, ``disagreements/``, ``rollouts.json``, ``rollout_acts/``,
-``pool.json``, ``pool_acts/``, ``reference.json``, ``reference_acts/``.
+``pool.json``, ``pool_games.json`` (the game of each pool position), ``pool_acts/``, ``reference.json``, ``reference_acts/``.
 """
 
 from __future__ import annotations
@@ -115,13 +115,18 @@ def _disagreement_unit(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _positions(games: list[dict[str, Any]], comps: Any) -> list[str]:
     """Distinct non-terminal positions of the games, in order of first appearance."""
-    seen: dict[str, None] = {}
+    return list(_position_games(games, comps))
+
+
+def _position_games(games: list[dict[str, Any]], comps: Any) -> dict[str, int]:
+    """Distinct non-terminal positions of the games -> the game each first appears in."""
+    seen: dict[str, int] = {}
     domain = comps.domain
-    for game in games:
+    for index, game in enumerate(games):
         for text in game["states"]:
             if text not in seen and not domain.is_terminal(domain.from_text(text)):
-                seen[text] = None
-    return list(seen)
+                seen[text] = index
+    return seen
 
 
 def _sample(items: list[str], count: int, rng: np.random.Generator) -> list[str]:
@@ -218,7 +223,8 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
     layers = record_layers(ctx)
 
     games = _play(ctx, "games", final, cfg.games)
-    positions = _positions(games, ctx.components)
+    position_games = _position_games(games, ctx.components)
+    positions = list(position_games)
     examined = _sample(positions, cfg.positions_examined, ctx.rng("examined"))
     seeds = [ctx.seed("search", i) for i in range(len(examined))]
     payloads = [
@@ -236,6 +242,7 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
 
     pool = _sample(positions, cfg.pool_size, ctx.rng("pool"))
     ctx.write_json("pool.json", pool)
+    ctx.write_json("pool_games.json", [position_games[text] for text in pool])
     activations_for(ctx, "pool_acts", pool, final, layers)
 
     reference, reference_name = _reference_positions(ctx, series)
