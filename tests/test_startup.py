@@ -84,6 +84,7 @@ def test_command_imports_no_heavy_library(tmp_path, capsys, argv, code):
 def test_plugins_lists_lazily_registered_components_without_importing_them(tmp_path):
     report, result = _run(tmp_path, "plugins")
     assert "agent: pvnet - (conceptlab.agents.pvnet:PVNetAgent)" in result.stdout
+    assert "--params imports each one" in result.stdout.splitlines()[-1]
     assert "conceptlab.agents.pvnet" not in report["modules"]
 
 

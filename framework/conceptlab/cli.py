@@ -116,6 +116,9 @@ def _cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
             if args.params:
                 for param in _component_params(registry.get(kind, name)):
                     print(f"      {param}")
+    if not args.params:
+        print("(a component not imported yet shows where it lives; --params imports each one "
+              "and lists its description and params)")
     return 0
 
 
