@@ -52,6 +52,21 @@ def test_every_stage_finishes_with_figures(tiny_run):
     assert manifest["seed"] == 7
     figures = manifest["stages"]["mine"]["figures"]
     assert figures["candidates"] == figures["mined"] + figures["failed"] > 0
+    teach = manifest["stages"]["teach"]["figures"]
+    assert teach["null_directions"] == 2 and teach["fdr_q"] == 0.1
+    for key in ("teachable_share", "null_teachable_share", "null_dense_teachable_share"):
+        share = teach[key]
+        assert 0 <= share["ci_low"] <= share["share"] <= share["ci_high"] <= 1, key
+    assert teach["assessed"] == len(json.loads((tiny_run / "teach" / "summary.json").read_text()))
+    assert len(json.loads((tiny_run / "teach" / "null_summary.json").read_text())) == 4
+    novelty = manifest["stages"]["novelty"]["figures"]
+    assert novelty["null_directions"] == 20 and novelty["positions_per_side"] > 0
+    for key in ("null_novel_share", "agent_split_novel_share"):
+        assert 0 <= novelty[key]["ci_low"] <= novelty[key]["ci_high"] <= 1, key
+    from conceptlab.report import render_report
+
+    page = render_report(tiny_run, get_registry())
+    assert "random sparse directions (the mined concepts&#x27; sparsity)" in page
 
 
 def test_artifacts_of_each_stage_exist(tiny_run):

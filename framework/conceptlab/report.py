@@ -223,6 +223,33 @@ def _funnel(index: list[dict[str, Any]], teach: dict[str, Any], novelty: dict[st
     return _funnel_svg(steps)
 
 
+def _null_rates(manifest: dict[str, Any]) -> str:
+    """The teach stage's pass rate beside its null's: random sparse and dense directions through the same filter."""
+    figures = manifest["stages"].get("teach", {}).get("figures", {})
+    if "null_teachable_share" not in figures:
+        return "<p>No null calibration was recorded for the teachability filter.</p>"
+
+    def rate(share: dict[str, Any]) -> str:
+        if share["share"] is None:
+            return "none assessed"
+        return f"{share['share']:.1%} (95% CI {share['ci_low']:.1%} to {share['ci_high']:.1%})"
+
+    n = figures.get("null_directions", 0)
+    rows = [
+        ("mined concepts", figures["assessed"], rate(figures["teachable_share"])),
+        ("random sparse directions (the mined concepts' sparsity)", n, rate(figures["null_teachable_share"])),
+        ("random dense directions", n, rate(figures["null_dense_teachable_share"])),
+    ]
+    table = "".join(f"<tr><td>{_e(label)}</td><td>{count}</td><td>{_e(text)}</td></tr>" for label, count, text in rows)
+    return (
+        f"<p>Teachable at a false-discovery rate of {figures['fdr_q']:g} over the candidates (Benjamini-Hochberg, "
+        f"p-value cutoff {figures['p_cutoff']:.3g}); a null direction counts as passing when its test clears the "
+        f"same cutoff. Median held-out prototypes per verdict: {figures['test_prototypes_median']}; the student "
+        f"fell back to the oldest checkpoint for {figures['student_fallbacks']} of {figures['assessed']}.</p>"
+        f"<table><tr><th>directions</th><th>n</th><th>teachable</th></tr>{table}</table>"
+    )
+
+
 def _concept_table(index: list[dict[str, Any]], teach: dict[str, Any], novelty: dict[str, Any]) -> str:
     if not index:
         return "<p>No candidate concepts were mined.</p>"
@@ -437,7 +464,7 @@ def render_report(run: Path, registry: Registry) -> str:
         "<h2>Who played each role</h2>", _roles(manifest),
         "<h2>From candidates to concepts</h2>", _funnel(index, teach, novelty, run),
         "<h2>Candidate concepts</h2>", _concept_table(index, teach, novelty),
-        "<h2>Teachability</h2>", _teach_plot(teach),
+        "<h2>Teachability</h2>", _null_rates(manifest), _teach_plot(teach),
         "<h2>Novelty</h2>", _novelty_plot(novelty),
         "<h2>Exported concepts</h2>", _cards(run, domain),
         "<h2>Known concepts</h2>", _known_concepts(run),

@@ -213,6 +213,22 @@ class NoveltyStage(_Strict):
     """Running the novelty filter on the teachable concepts."""
 
     only_teachable: bool = Field(default=True, description="Assess only concepts that passed teachability.")
+    match_strata: bool = Field(
+        default=True,
+        description="Match the agent's and the reference positions stratum by stratum (the domain's game "
+        "phase, e.g. ply and material for chess), so that phase does not pass for novelty; random "
+        "subsamples either way, never the first n.",
+    )
+    null_directions: int = Field(
+        default=20, ge=0,
+        description="Random sparse directions (the mined concepts' median number of non-zeros) put through "
+        "the filter: the share judged novel is the rule's false-positive rate on random vectors.",
+    )
+    agent_split: bool = Field(
+        default=True,
+        description="Also run the filter with the agent's own positions on both sides (two random halves of "
+        "the pool): the share judged novel there is a false-positive rate, since nothing can be novel.",
+    )
 
 
 class AmplifyStage(_Strict):

@@ -184,6 +184,17 @@ class Domain(Component, Generic[S]):
         """
         return ()
 
+    # -- game phase --------------------------------------------------------------
+    def stratum(self, state: S) -> str | None:
+        """A key grouping states of comparable game phase, or ``None`` (not stratified).
+
+        The novelty stage matches the agent's and the reference positions stratum
+        by stratum, so that a difference between the two sets is not a
+        difference of game phase (chess: ply and material). The default is none,
+        and the two sets are then random subsamples of equal size.
+        """
+        return None
+
     # -- known concepts ----------------------------------------------------------
     def known_concepts(self) -> Mapping[str, tuple[str, Callable[[S], bool | float]]]:
         """Concepts people already name in this game, for validation and probing.

@@ -13,7 +13,8 @@ Following Schut et al. (2023), section "novel by construction" (method.md sectio
    games of a named player sampling its policy) with the final agent's activations.
 
 Artifacts: ``games/``, ``disagreements/``, ``rollouts.json``, ``rollout_acts/``,
-``pool.json``, ``pool_games.json`` (the game of each pool position), ``pool_acts/``, ``reference.json``, ``reference_acts/``.
+``pool.json``, ``pool_games.json`` (the game of each pool position), ``pool_acts/``,
+``strata.json`` (the game-phase stratum of each pool and reference position), ``reference.json``, ``reference_acts/``.
 """
 
 from __future__ import annotations
@@ -247,6 +248,11 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
 
     reference, reference_name = _reference_positions(ctx, series)
     ctx.write_json("reference.json", {"source": reference_name, "states": reference})
+    domain = ctx.components.domain
+    ctx.write_json("strata.json", {
+        "pool": [domain.stratum(domain.from_text(t)) for t in pool],
+        "reference": [domain.stratum(domain.from_text(t)) for t in reference],
+    })
     activations_for(ctx, "reference_acts", reference, final, layers)
 
     return {

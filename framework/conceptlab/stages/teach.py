@@ -30,7 +30,7 @@ from conceptlab.stages.mine import concept_from_record, load_candidates
 from conceptlab.stats import benjamini_hochberg, wilson_interval
 from conceptlab.values import CheckpointInfo, Concept
 
-__all__ = ["assess_concepts", "null_concepts", "run_teach", "verdict_json"]
+__all__ = ["null_concepts", "run_teach", "verdict_json"]
 
 
 def verdict_json(verdict: Any) -> dict[str, Any]:
@@ -47,19 +47,6 @@ def _assess_units(ctx: StageContext, flt: Any, concepts: Sequence[Concept], grou
         return verdict_json(flt.assess(concepts[index], ctx.rng(group, concepts[index].id)))
 
     return ctx.units(group, assess, list(range(len(concepts))), in_process=True, desc=desc)
-
-
-def assess_concepts(
-    ctx: StageContext, flt: Any, records: list[dict[str, Any]], desc: str
-) -> tuple[list[dict[str, Any]], int]:
-    """Run a prepared filter on each candidate record as a unit; write ``summary.json``.
-
-    Returns the verdicts (as JSON data, in order) and how many passed.
-    """
-    concepts = [concept_from_record(r, ctx.spec.name) for r in records]
-    verdicts = _assess_units(ctx, flt, concepts, "verdicts", desc)
-    ctx.write_json("summary.json", verdicts)
-    return verdicts, sum(1 for v in verdicts if v["passed"])
 
 
 def null_concepts(candidates: Sequence[Concept], count: int, rng: np.random.Generator) -> list[Concept]:
@@ -98,7 +85,7 @@ def _empirical_p(effect: float, null_effects: Sequence[float]) -> float:
 
 def _pass_rate(passed: int, n: int) -> dict[str, float]:
     low, high = wilson_interval(passed, n)
-    return {"share": round(passed / n, 4) if n else float("nan"), "ci_low": round(low, 4), "ci_high": round(high, 4)}
+    return {"share": round(passed / n, 4) if n else None, "ci_low": round(low, 4), "ci_high": round(high, 4)}
 
 
 def run_teach(ctx: StageContext) -> dict[str, Any]:
@@ -190,7 +177,7 @@ def run_teach(ctx: StageContext) -> dict[str, Any]:
         "null_directions": cfg.null_directions,
         "null_teachable_share": _pass_rate(sparse_pass, sparse_n),
         "null_dense_teachable_share": _pass_rate(dense_pass, dense_n),
-        "test_prototypes_median": float(np.median(test_sizes)) if test_sizes else float("nan"),
+        "test_prototypes_median": float(np.median(test_sizes)) if test_sizes else None,
         "student_fallbacks": sum(1 for v in verdicts if v["scores"].get("student_fallback", 0.0) == 1.0),
         "split_by_game": sum(1 for v in verdicts if v["scores"].get("split_by_game", 0.0) == 1.0),
         "filter": ctx.spec.teachability.name,

@@ -347,6 +347,19 @@ class ChessDomain(Domain[ChessState]):
         else:
             open_pgn(source).close()
 
+    def stratum(self, state: ChessState) -> str:
+        """Game phase as ``"plyA-B/matC-D"``: plies played in steps of 20 (100 and more together) and
+        the material on the board (pawn 1, knight and bishop 3, rook 5, queen 9; 78 at the start) in
+        steps of 20."""
+        board = state.board
+        ply = 2 * (board.fullmove_number - 1) + (board.turn == chess.BLACK)
+        material = sum(
+            value * chess.popcount(bb)
+            for value, bb in ((1, board.pawns), (3, board.knights | board.bishops), (5, board.rooks), (9, board.queens))
+        )
+        p, m = min(ply // 20, 5) * 20, min(material // 20, 3) * 20
+        return f"ply{p}-{p + 19 if p < 100 else 'end'}/mat{m}-{m + 19 if m < 60 else 78}"
+
     def known_concepts(self) -> Mapping[str, tuple[str, Callable[[ChessState], bool | float]]]:
         """Board predicates a player would name (``conceptlab_chess.known``)."""
         return known_concepts()
