@@ -12,10 +12,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from conceptlab import __version__
 from conceptlab.errors import ConceptlabError
-from conceptlab.plugins import Registry, get_registry
+from conceptlab.interfaces import Component
+from conceptlab.plugins import get_registry
+from conceptlab.registry import PluginInfo, Registry
+from conceptlab.spec import STAGES
 
 __all__ = ["main"]
 
@@ -47,7 +51,8 @@ def _export_switches(args: argparse.Namespace) -> None:
 
 
 def build_parser(registry: Registry) -> argparse.ArgumentParser:
-    """The full parser: core commands plus those plugins add through ``add_cli_commands``."""
+    """The full parser: ``plugins``, ``spec``, ``run`` and ``report``, plus the commands
+    plugins add through ``add_cli_commands`` (the built-in ``study`` and ``bench`` among them)."""
     parser = argparse.ArgumentParser(
         prog="conceptlab",
         description="Find what a self-play agent knows that people don't, and teach it.",
@@ -58,11 +63,18 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
 
     p = commands.add_parser("plugins", help="list plugins with their hooks and components")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--params", action="store_true",
+        help="also describe each component and list its params (imports every component)",
+    )
     p.set_defaults(func=_cmd_plugins)
 
     spec = commands.add_parser("spec", help="validate specs and show their schema")
     spec_cmds = spec.add_subparsers(dest="spec_command", metavar="SUBCOMMAND", required=True)
-    p = spec_cmds.add_parser("validate", help="validate a spec file (structure, then each component's params)")
+    p = spec_cmds.add_parser(
+        "validate",
+        help="validate a spec file (structure, each component's params, the files it names)",
+    )
     p.add_argument("file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.set_defaults(func=_cmd_spec_validate)
@@ -73,7 +85,9 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
     p = commands.add_parser("run", help="run a spec's pipeline into a run directory")
     p.add_argument("spec")
     p.add_argument("--out", help="run directory (default: runs/<spec name>)")
-    p.add_argument("--stages", help="comma-separated stages to run (default: all)")
+    p.add_argument(
+        "--stages", help=f"comma-separated stages to run (default: all): {', '.join(STAGES)}"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run already in the run directory")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -84,16 +98,7 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
     p.add_argument("--out", help="report file (default: RUN_DIR/report.html)")
     p.set_defaults(func=_cmd_report)
 
-    bench = commands.add_parser("bench", help="benchmarks that print measured ratios")
-    bench_cmds = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
-    from conceptlab.bench.commands import add_bench_commands
-
-    add_bench_commands(bench_cmds)
-
-    from conceptlab.study.commands import add_study_commands
-
-    add_study_commands(commands)
-
+    # everything else (study, bench, the plugins' tools) arrives through the public hook
     registry.hook.add_cli_commands(commands=commands)
     return parser
 
@@ -101,22 +106,56 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
 def _cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
     infos = registry.plugins()
     if args.json:
-        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        print(json.dumps([_plugin_json(info, registry, args.params) for info in infos], indent=2))
         return 0
     for info in infos:
         print(f"{info.name}  ({info.distribution} {info.version})")
         print(f"  hooks: {', '.join(info.hooks) or '-'}")
         for kind, name in info.components:
-            cls = registry.get(kind, name)
-            print(f"  {kind.replace('_', ' ')}: {name} - {cls.describe()}")
+            print(f"  {kind.replace('_', ' ')}: {name} - {_summary(registry, kind, name, args.params)}")
+            if args.params:
+                for param in _component_params(registry.get(kind, name)):
+                    print(f"      {param}")
+    if not args.params:
+        print("(a component not imported yet shows where it lives; --params imports each one "
+              "and lists its description and params)")
     return 0
 
 
+def _summary(registry: Registry, kind: str, name: str, load: bool) -> str:
+    # Listing plugins imports no component: a class not imported yet shows where it lives.
+    cls = registry.get(kind, name) if load else registry.loaded(kind, name)
+    return (cls.describe() or cls.__name__) if cls is not None else f"({registry.location(kind, name)})"
+
+
+def _plugin_json(info: PluginInfo, registry: Registry, load: bool) -> dict[str, Any]:
+    data: dict[str, Any] = dict(info.__dict__)
+    data["locations"] = {f"{kind}:{name}": registry.location(kind, name) for kind, name in info.components}
+    if load:
+        data["params"] = {
+            f"{kind}:{name}": _component_params(registry.get(kind, name)) for kind, name in info.components
+        }
+    return data
+
+
+def _component_params(cls: type[Component]) -> list[str]:
+    """One ``name: type = default`` line per param of component ``cls``."""
+    lines = []
+    for name, field in cls.Params.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation)
+        default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        lines.append(f"{name}: {annotation} = {default}")
+    return lines
+
+
 def _cmd_spec_validate(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.checks import check_inputs
+    from conceptlab.run.components import Components
     from conceptlab.spec import load_spec, resolve_spec
 
     spec = load_spec(args.file, args.set)
-    resolve_spec(spec, registry, source=args.file)
+    resolved = resolve_spec(spec, registry, source=args.file)
+    check_inputs(spec, Components(resolved, registry).domain, args.file)
     print(f"{args.file}: valid spec {spec.name!r}")
     return 0
 
@@ -143,8 +182,6 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         spec, out, stages=stages, resume=args.resume, registry=registry, progress=not args.quiet,
         source=args.spec,
     )
-    from conceptlab.spec import STAGES
-
     done = [s for s in STAGES if manifest["stages"].get(s, {}).get("status") == "finished"]
     print(f"run {spec.name!r} in {out}: finished stages {', '.join(done) or 'none'}")
     return 0

@@ -17,11 +17,13 @@ __all__ = [
     "DuplicateComponentError",
     "InvalidActionError",
     "InvalidStateError",
+    "MissingInputError",
     "ParamsError",
     "PluginLoadError",
     "RunDirError",
     "SpecError",
     "UnknownComponentError",
+    "UnknownStageError",
     "did_you_mean",
 ]
 
@@ -38,6 +40,21 @@ class ConceptlabError(Exception):
 
 class SpecError(ConceptlabError):
     """A run spec that cannot be read or does not validate."""
+
+
+class UnknownStageError(SpecError):
+    """A stage name (e.g. in ``--stages``) that the pipeline does not have."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        known = list(known)
+        super().__init__(
+            f"unknown stage {name!r}{did_you_mean(name, known)}; stages: {', '.join(known)}"
+        )
+        self.name = name
+
+
+class MissingInputError(SpecError):
+    """A file a spec names (a checkpoint, reference games) that does not exist."""
 
 
 class ComponentError(ConceptlabError):

@@ -2,8 +2,10 @@
 
 Plugins implement these with ``@conceptlab.hookimpl`` in a module (or object)
 that their distribution names under the entry-point group ``conceptlab``.
-Registration hooks return component *classes*; they are called once when a
-:class:`conceptlab.plugins.Registry` is built, and their results are concatenated
+Registration hooks return component *classes*, or
+:class:`~conceptlab.lazy.LazyComponent` import paths that are imported only when a
+component is used; they are called once when a
+:class:`conceptlab.registry.Registry` is built, and their results are concatenated
 across plugins. Lifecycle hooks are called by the pipeline with small context
 objects; they return nothing, and every implementation is called.
 ``docs/hooks.md`` has a section per hook with its exact signature; a test keeps
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-import pluggy
+from conceptlab.markers import PROJECT, hookimpl, hookspec
 
 if TYPE_CHECKING:
     from conceptlab.interfaces import (
@@ -26,20 +28,17 @@ if TYPE_CHECKING:
         Search,
         TeachabilityFilter,
     )
-    from conceptlab.pipeline import RunContext, StageSummary
+    from conceptlab.lazy import LazyComponent
+    from conceptlab.run.context import RunContext, StageSummary
 
-__all__ = ["hookimpl", "hookspec"]
-
-PROJECT = "conceptlab"
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
 
 
 # -- registration: called once per registry; results are concatenated ---------------------
 
 @hookspec
-def register_domains() -> list[type[Domain[Any]]]:
-    """Return the Domain classes this plugin provides.
+def register_domains() -> list[type[Domain[Any]] | LazyComponent]:
+    """Return the Domain classes this plugin provides, or LazyComponents naming them.
 
     Called once when the registry is built. Results of all plugins are
     concatenated; two classes with the same ``name`` are an error naming both plugins.
@@ -47,7 +46,7 @@ def register_domains() -> list[type[Domain[Any]]]:
 
 
 @hookspec
-def register_agents() -> list[type[Agent[Any]]]:
+def register_agents() -> list[type[Agent[Any]] | LazyComponent]:
     """Return the Agent classes this plugin provides.
 
     Called once when the registry is built; results are concatenated.
@@ -55,7 +54,7 @@ def register_agents() -> list[type[Agent[Any]]]:
 
 
 @hookspec
-def register_searches() -> list[type[Search[Any]]]:
+def register_searches() -> list[type[Search[Any]] | LazyComponent]:
     """Return the Search classes this plugin provides.
 
     Called once when the registry is built; results are concatenated.
@@ -63,7 +62,7 @@ def register_searches() -> list[type[Search[Any]]]:
 
 
 @hookspec
-def register_concept_miners() -> list[type[ConceptMiner]]:
+def register_concept_miners() -> list[type[ConceptMiner] | LazyComponent]:
     """Return the ConceptMiner classes this plugin provides.
 
     Called once when the registry is built; results are concatenated.
@@ -71,7 +70,7 @@ def register_concept_miners() -> list[type[ConceptMiner]]:
 
 
 @hookspec
-def register_teachability_filters() -> list[type[TeachabilityFilter]]:
+def register_teachability_filters() -> list[type[TeachabilityFilter] | LazyComponent]:
     """Return the TeachabilityFilter classes this plugin provides.
 
     Called once when the registry is built; results are concatenated.
@@ -79,7 +78,7 @@ def register_teachability_filters() -> list[type[TeachabilityFilter]]:
 
 
 @hookspec
-def register_novelty_filters() -> list[type[NoveltyFilter]]:
+def register_novelty_filters() -> list[type[NoveltyFilter] | LazyComponent]:
     """Return the NoveltyFilter classes this plugin provides.
 
     Called once when the registry is built; results are concatenated.
@@ -90,7 +89,9 @@ def register_novelty_filters() -> list[type[NoveltyFilter]]:
 
 @hookspec
 def before_run(run: RunContext) -> None:
-    """Called once when a run starts (or resumes), after the spec validated.
+    """Called once when a run starts (or resumes), after everything was checked
+    (stage names, components, params, the files the spec names) and the run
+    directory opened.
 
     ``run`` gives the spec, the run directory and the registry.
     """
@@ -122,9 +123,12 @@ def on_stage_error(run: RunContext, stage: str, error: BaseException) -> None:
 def add_cli_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add subcommands to the ``conceptlab`` CLI.
 
-    Called once while the parser is built. Add a parser with
-    ``commands.add_parser(name, help=...)`` and set ``func`` with
+    Called once while the parser is built; every implementation is called. Add a
+    parser with ``commands.add_parser(name, help=...)`` and set ``func`` with
     ``parser.set_defaults(func=callable)``; the callable takes the parsed
-    ``argparse.Namespace`` and the :class:`~conceptlab.plugins.Registry`, and
-    returns an exit code.
+    ``argparse.Namespace`` and the :class:`~conceptlab.registry.Registry`, and
+    returns an exit code. A plugin whose tools have a ``main`` of their own hands
+    them a whole sub-tree with :func:`conceptlab.commands.add_delegated_command`.
+    The built-in ``study`` and ``bench`` commands arrive through this hook too.
+    Keep the imports of this hook cheap: it runs for ``conceptlab --help``.
     """

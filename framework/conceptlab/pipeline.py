@@ -2,38 +2,35 @@
 
 :func:`run_pipeline` opens the run directory, calls ``before_run``, and runs each
 requested stage that is not finished yet. A stage is a function of a
-:class:`StageContext`; it splits its work into units with
-:meth:`StageContext.units`, which skips units whose artifact exists, runs the
-rest on the executor, and writes each result atomically as it arrives. Every
-random number a unit draws comes from :meth:`StageContext.rng` keyed by the
-unit, so a resumed run reaches the same bytes as an uninterrupted one.
+:class:`~conceptlab.run.context.StageContext`; it splits its work into units with
+:meth:`~conceptlab.run.context.StageContext.units`, which skips units whose
+artifact exists, runs the rest on the executor, and writes each result
+atomically as it arrives. The contexts and components live in
+:mod:`conceptlab.run` (re-exported here); this module is the driver.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
 import time
 import traceback
-import zlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from tqdm import tqdm
-
-from conceptlab.errors import ComponentError, ConceptlabError, SpecError
-from conceptlab.executors import Executor, SerialExecutor, make_executor
-from conceptlab.interfaces import Agent, Domain, Search, build_params
-from conceptlab.plugins import Registry, get_registry
-from conceptlab.arrays import save_npz
-from conceptlab.rundir import RunDir, atomic_write_json, read_json
-from conceptlab.spec import STAGES, ResolvedSpec, RunSpec, resolve_spec, spec_from_dict, spec_hash
+from conceptlab.checks import check_inputs, check_stages
+from conceptlab.errors import ConceptlabError, SpecError
+from conceptlab.executors import make_executor
+from conceptlab.plugins import get_registry
+from conceptlab.registry import Registry
+from conceptlab.run.components import PLAYER_PREFIX, Components
+from conceptlab.run.context import RunContext, StageContext, StageSummary
+from conceptlab.run.worker import components_for, use_components
+from conceptlab.rundir import RunDir
+from conceptlab.spec import RunSpec, resolve_spec
+from conceptlab.stages import StageFunction, stage_function
 
 __all__ = [
+    "PLAYER_PREFIX",
     "STAGE_NEEDS",
     "Components",
     "RunContext",
@@ -42,9 +39,6 @@ __all__ = [
     "components_for",
     "run_pipeline",
 ]
-
-PLAYER_PREFIX = "agent:"
-"""How a spec names one of its ``[players]`` where a checkpoint could stand: ``agent:NAME``."""
 
 STAGE_NEEDS: Mapping[str, tuple[str, ...]] = {
     "train": (),
@@ -59,241 +53,11 @@ STAGE_NEEDS: Mapping[str, tuple[str, ...]] = {
 """Stage -> the stages whose artifacts it reads."""
 
 
-class Components:
-    """The spec's components, built on demand and cached (one per process)."""
-
-    def __init__(self, resolved: ResolvedSpec, registry: Registry) -> None:
-        self.resolved = resolved
-        self.spec = resolved.spec
-        self.registry = registry
-        self._agents: dict[str, Agent[Any]] = {}
-        self._searches: dict[str, Search[Any]] = {}
-
-    def _make(self, field_name: str, *args: Any, **kwargs: Any) -> Any:
-        cls = self.resolved.classes[field_name]
-        return cls(*args, self.resolved.params[field_name], **kwargs)
-
-    @functools.cached_property
-    def domain(self) -> Domain[Any]:
-        return self._make("domain")
-
-    @functools.cached_property
-    def search(self) -> Search[Any]:
-        return self._make("search", self.domain)
-
-    def search_with(self, overrides: Mapping[str, Any], where: str) -> Search[Any]:
-        """The spec's search with ``overrides`` of its params (built once per overrides).
-
-        Without overrides, the spec's own search. ``where`` names the spec field
-        the overrides come from, for the error.
-
-        Raises:
-            ComponentError: An override names no param of the search, or gives a bad value.
-        """
-        if not overrides:
-            return self.search
-        key = json.dumps(dict(overrides), sort_keys=True)
-        if key not in self._searches:
-            search = self.search
-            try:
-                params = build_params(type(search), {**search.params.model_dump(), **overrides})
-            except ComponentError as exc:
-                raise ComponentError(f"{where}: {exc}") from None
-            self._searches[key] = type(search)(self.domain, params)
-        return self._searches[key]
-
-    @functools.cached_property
-    def layer_names(self) -> tuple[str, ...]:
-        """The agent's layer names (from one freshly built agent)."""
-        return tuple(self.new_agent(0).layer_names)
-
-    def new_agent(self, seed: int) -> Agent[Any]:
-        """A freshly initialised agent (weights seeded by ``seed``)."""
-        return self._make("agent", self.domain, seed=seed)
-
-    def agent(self, checkpoint: str) -> Agent[Any]:
-        """The agent with the weights of ``checkpoint`` (cached per path), or the spec's
-        player NAME for ``"agent:NAME"``."""
-        if checkpoint.startswith(PLAYER_PREFIX):
-            return self.player(checkpoint.removeprefix(PLAYER_PREFIX))
-        if checkpoint not in self._agents:
-            agent = self.new_agent(0)
-            agent.load(checkpoint)  # type: ignore[attr-defined]
-            self._agents[checkpoint] = agent
-        return self._agents[checkpoint]
-
-    def player(self, name: str) -> Agent[Any]:
-        """The spec's player ``name`` (its ``[players.NAME]`` agent), built once."""
-        key = PLAYER_PREFIX + name
-        if key not in self._agents:
-            if name not in self.resolved.players:
-                raise ComponentError(f"the spec has no player {name!r} (players: {', '.join(self.resolved.players)})")
-            cls, params = self.resolved.players[name]
-            self._agents[key] = cls(self.domain, params)
-        return self._agents[key]
-
-    @functools.cached_property
-    def miner(self) -> Any:
-        return self._make("miner")
-
-    @functools.cached_property
-    def teachability(self) -> Any:
-        return self._make("teachability")
-
-    @functools.cached_property
-    def novelty(self) -> Any:
-        return self._make("novelty")
-
-
-_WORKER_COMPONENTS: dict[str, Components] = {}
-
-
-def components_for(spec_data: Mapping[str, Any]) -> Components:
-    """Components for a spec given as JSON data; cached per process (for worker units).
-
-    In the process that runs the pipeline, this is the run's own :class:`Components`.
-    """
-    spec = spec_from_dict(spec_data)
-    key = spec_hash(spec)
-    if key not in _WORKER_COMPONENTS:
-        registry = get_registry()
-        _WORKER_COMPONENTS[key] = Components(resolve_spec(spec, registry), registry)
-    return _WORKER_COMPONENTS[key]
-
-
-@dataclass
-class StageSummary:
-    """What a finished stage reports to ``after_stage`` hooks and the manifest."""
-
-    stage: str
-    seconds: float
-    units: int
-    """Units of work the stage has (done now or in an earlier, interrupted run)."""
-    figures: dict[str, Any] = field(default_factory=dict)
-    """The stage's headline numbers (e.g. candidates mined, share that passed)."""
-
-
-@dataclass
-class RunContext:
-    """One run: the spec, its run directory, the registry and the executor."""
-
-    spec: RunSpec
-    run_dir: RunDir
-    registry: Registry
-    components: Components
-    executor: Executor
-    progress: bool = True
-
-    @property
-    def path(self) -> Path:
-        return self.run_dir.path
-
-    @property
-    def spec_data(self) -> dict[str, Any]:
-        """The spec as JSON data: what worker units rebuild components from."""
-        return self.spec.model_dump(mode="json")
-
-
-def _key_int(part: Any) -> int:
-    if isinstance(part, (int, np.integer)) and part >= 0:
-        return int(part)
-    return zlib.crc32(str(part).encode())
-
-
-class StageContext:
-    """What a stage function is given: its folder, seeded randomness, units and progress."""
-
-    def __init__(self, run: RunContext, stage: str) -> None:
-        self.run = run
-        self.stage = stage
-        self.dir = run.run_dir.stage_dir(stage)
-        self.units_total = 0
-
-    @property
-    def spec(self) -> RunSpec:
-        return self.run.spec
-
-    @property
-    def components(self) -> Components:
-        return self.run.components
-
-    def rng(self, *key: Any) -> np.random.Generator:
-        """A generator determined by the spec's seed, this stage and ``key`` alone."""
-        entropy = [self.spec.seed, STAGES.index(self.stage), *(_key_int(k) for k in key)]
-        return np.random.default_rng(np.random.SeedSequence(entropy))
-
-    def seed(self, *key: Any) -> int:
-        """An integer seed derived like :meth:`rng` (for libraries that take ints)."""
-        return int(self.rng(*key).integers(2**31 - 1))
-
-    def progress(self, total: int, desc: str) -> tqdm:  # type: ignore[type-arg]
-        """A progress bar on stderr (silent when progress is off)."""
-        return tqdm(
-            total=total,
-            desc=f"{self.stage}: {desc}",
-            unit="unit",
-            disable=not self.run.progress or os.environ.get("CONCEPTLAB_PROGRESS") == "0",
-            leave=True,
-            dynamic_ncols=True,
-        )
-
-    def units(
-        self,
-        group: str,
-        fn: Callable[[Any], Any],
-        payloads: Sequence[Any],
-        *,
-        kind: str = "json",
-        desc: str | None = None,
-        in_process: bool = False,
-    ) -> list[Any]:
-        """Run ``fn`` over ``payloads`` as resumable units; return every result, in order.
-
-        Unit ``i`` is stored at ``<stage>/<group>/<i>.json`` (``kind="json"``) or
-        ``.npz`` (``kind="npz"``, results are dicts of arrays). Stored units are
-        not run again. Results are always read back from disk, so a resumed run
-        sees exactly what an uninterrupted one saw. ``in_process`` runs the units
-        here, in order (for work that needs state prepared in this process).
-        """
-        folder = self.dir / group
-        suffix = ".json" if kind == "json" else ".npz"
-        paths = [folder / f"{i:05d}{suffix}" for i in range(len(payloads))]
-        todo = [i for i, path in enumerate(paths) if not path.exists()]
-        self.units_total += len(payloads)
-        with self.progress(len(payloads), desc or group) as bar:
-            bar.update(len(payloads) - len(todo))
-            executor = SerialExecutor() if in_process else self.run.executor
-            for j, result in executor.imap(fn, [payloads[i] for i in todo]):
-                path = paths[todo[j]]
-                if kind == "json":
-                    atomic_write_json(path, result)
-                else:
-                    save_npz(path, **result)
-                bar.update(1)
-        return [self._read(path, kind) for path in paths]
-
-    @staticmethod
-    def _read(path: Path, kind: str) -> Any:
-        if kind == "json":
-            return read_json(path)
-        with np.load(path) as data:
-            return {name: data[name] for name in data.files}
-
-    def write_json(self, name: str, value: Any) -> Path:
-        """Write a stage artifact ``<stage>/<name>`` atomically."""
-        path = self.dir / name
-        atomic_write_json(path, value)
-        return path
-
-    def read_stage_json(self, stage: str, name: str) -> Any:
-        """Read an artifact of an earlier stage."""
-        return read_json(self.run.run_dir.path / stage / name)
-
-
-def _check_needs(run_dir: RunDir, stages: Sequence[str]) -> None:
+def _check_needs(run_dir: RunDir, manifest: Mapping[str, Any] | None, stages: Sequence[str]) -> None:
+    done = manifest["stages"] if manifest else {}
     for stage in stages:
         for need in STAGE_NEEDS[stage]:
-            if need not in stages and run_dir.stage_status(need) != "finished":
+            if need not in stages and done.get(need, {}).get("status") != "finished":
                 raise SpecError(
                     f"stage {stage!r} needs stage {need!r}, which has not finished in "
                     f"{str(run_dir.path)!r}; run it first or add it to --stages"
@@ -312,6 +76,11 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run ``spec``'s stages into ``out``; return the final manifest.
 
+    Everything is checked before the run directory is written: the stage names,
+    the components and their params, the files the spec names
+    (:mod:`conceptlab.checks`), that ``out`` holds this spec's run or nothing, and
+    that every stage asked for finds the stages it reads.
+
     Args:
         spec: A structurally valid spec; its components are resolved here.
         out: The run directory.
@@ -321,8 +90,7 @@ def run_pipeline(
         progress: Show progress bars on stderr.
         source: Where the spec came from, for error messages.
     """
-    from conceptlab.stages import stage_function
-
+    wanted = check_stages(stages)
     registry = registry or get_registry()
     resolved = resolve_spec(spec, registry, source=source)
     run_dir = RunDir(out, spec)
@@ -331,16 +99,15 @@ def run_pipeline(
             f"run directory {str(run_dir.path)!r} already holds this run; "
             "pass --resume to continue it, or choose another --out"
         )
-    run_dir.open()
-    wanted = [s for s in STAGES if stages is None or s in stages]
-    unknown = sorted(set(stages or ()) - set(STAGES))
-    if unknown:
-        raise SpecError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(STAGES)}")
-    _check_needs(run_dir, wanted)
-
+    existing = run_dir.check()
+    _check_needs(run_dir, existing, wanted)
+    done = existing["stages"] if existing else {}
+    pending = [s for s in wanted if done.get(s, {}).get("status") != "finished"]
     components = Components(resolved, registry)
-    # units run in this process use the run's own components (and so its registry)
-    _WORKER_COMPONENTS[spec_hash(spec)] = components
+    check_inputs(spec, components.domain, source, pending)
+    run_dir.open()
+
+    use_components(components)
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
@@ -356,7 +123,7 @@ def run_pipeline(
     return run_dir.manifest()
 
 
-def _run_stage(run: RunContext, stage: str, fn: Callable[[StageContext], dict[str, Any]]) -> None:
+def _run_stage(run: RunContext, stage: str, fn: StageFunction) -> None:
     registry, run_dir = run.registry, run.run_dir
     registry.hook.before_stage(run=run, stage=stage)
     started = time.time()

@@ -2,9 +2,10 @@
 
 :func:`get_plugin_manager` builds a fresh pluggy manager: the built-in plugins
 (:data:`DEFAULT_PLUGINS`) and every entry point in the group ``conceptlab`` go
-through the same door. :class:`Registry` is the small typed wrapper the rest of
-conceptlab calls: it asks each plugin for its component classes once, checks
-them, and answers "which class is ``name``" with errors that name the culprit.
+through the same door. :func:`get_registry` wraps one in a
+:class:`~conceptlab.registry.Registry`, the small typed wrapper the rest of
+conceptlab calls (re-exported here with :class:`~conceptlab.registry.PluginInfo`
+and :data:`~conceptlab.registry.REGISTER_HOOKS`).
 
 Switches (also on the CLI): ``CONCEPTLAB_DISABLE_PLUGINS=a,b`` disables plugins
 by name, ``CONCEPTLAB_DISABLE_PLUGIN_AUTOLOAD=1`` loads no entry points (only
@@ -18,25 +19,19 @@ import importlib
 import importlib.metadata as metadata
 import os
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+from collections.abc import Iterable
 
 import pluggy
 
 from conceptlab import hookspecs
-from conceptlab.errors import (
-    ComponentError,
-    DuplicateComponentError,
-    PluginLoadError,
-    UnknownComponentError,
-)
-from conceptlab.interfaces import COMPONENT_KINDS, Component, build_params
+from conceptlab.errors import PluginLoadError
+from conceptlab.markers import PROJECT
+from conceptlab.registry import REGISTER_HOOKS, PluginInfo, Registry
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "REGISTER_HOOKS",
     "PluginInfo",
     "Registry",
     "get_plugin_manager",
@@ -51,32 +46,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "conceptlab.builtin.search",
     "conceptlab.builtin.miners",
     "conceptlab.builtin.filters",
+    "conceptlab.builtin.bench",
+    "conceptlab.builtin.study",
 )
 """Modules registered as plugins before any entry point, as ``builtin.<module>``."""
-
-REGISTER_HOOKS: Mapping[str, str] = {
-    "domain": "register_domains",
-    "agent": "register_agents",
-    "search": "register_searches",
-    "concept_miner": "register_concept_miners",
-    "teachability_filter": "register_teachability_filters",
-    "novelty_filter": "register_novelty_filters",
-}
-"""Component kind -> the hook that registers it."""
-
-
-@dataclass(frozen=True)
-class PluginInfo:
-    """A registered plugin, as ``conceptlab plugins`` shows it."""
-
-    name: str
-    distribution: str
-    """The distribution that provides it (``conceptlab`` for built-ins)."""
-    version: str
-    hooks: tuple[str, ...]
-    """Hooks it implements."""
-    components: tuple[tuple[str, str], ...]
-    """(kind, name) of each component it registers."""
 
 
 def _env_list(var: str) -> list[str]:
@@ -114,7 +87,7 @@ def get_plugin_manager(
         trace = _env_flag("CONCEPTLAB_TRACE_HOOKS")
     disabled = set(disable) | set(_env_list("CONCEPTLAB_DISABLE_PLUGINS"))
 
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     for name in disabled:
         pm.set_blocked(name)
@@ -155,108 +128,6 @@ def get_plugin_manager(
         pm.trace.root.setwriter(sys.stderr.write)
         pm.enable_tracing()
     return pm
-
-
-class Registry:
-    """The components all plugins register, by kind and name.
-
-    Built once from a plugin manager; registration hooks are called here and
-    nowhere else.
-    """
-
-    def __init__(self, pm: pluggy.PluginManager) -> None:
-        self.pm = pm
-        self.hook = pm.hook
-        self._classes: dict[str, dict[str, type[Component]]] = {k: {} for k in REGISTER_HOOKS}
-        self._providers: dict[tuple[str, str], str] = {}
-        for kind, hook_name in REGISTER_HOOKS.items():
-            caller = getattr(pm.hook, hook_name)
-            for impl in caller.get_hookimpls():
-                try:
-                    classes = impl.function() or []
-                except Exception as exc:
-                    raise PluginLoadError(
-                        f"plugin {impl.plugin_name!r} failed in {hook_name}: "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from exc
-                for cls in classes:
-                    self._add(kind, cls, impl.plugin_name)
-
-    def _add(self, kind: str, cls: Any, plugin: str) -> None:
-        interface = COMPONENT_KINDS[kind]
-        if not (isinstance(cls, type) and issubclass(cls, interface)):
-            raise PluginLoadError(
-                f"plugin {plugin!r} registered {cls!r} as a {kind}, "
-                f"but it is not a subclass of {interface.__name__}"
-            )
-        name = getattr(cls, "name", None)
-        if not isinstance(name, str) or not name:
-            raise PluginLoadError(f"plugin {plugin!r}: {kind} class {cls.__name__} has no 'name'")
-        if name in self._classes[kind]:
-            other = self._providers[(kind, name)]
-            raise DuplicateComponentError(
-                f"{kind} {name!r} is registered by both plugin {other!r} and plugin "
-                f"{plugin!r}; disable one of them (--disable {plugin})"
-            )
-        self._classes[kind][name] = cls
-        self._providers[(kind, name)] = plugin
-
-    # -- lookups ---------------------------------------------------------------
-    def names(self, kind: str) -> list[str]:
-        """Registered names of one kind, sorted."""
-        return sorted(self._classes[kind])
-
-    def get(self, kind: str, name: str) -> type[Component]:
-        """The class registered as ``name``; ``UnknownComponentError`` with a suggestion otherwise."""
-        try:
-            return self._classes[kind][name]
-        except KeyError:
-            raise UnknownComponentError(kind.replace("_", " "), name, self._classes[kind]) from None
-
-    def provider(self, kind: str, name: str) -> str:
-        """Name of the plugin that registered ``name``."""
-        return self._providers[(kind, name)]
-
-    def create(self, kind: str, name: str, params: Mapping[str, Any] | None, *args: Any) -> Any:
-        """Instantiate ``name`` with validated ``params``; ``args`` go before params.
-
-        Domains take no positional arguments; agents and searches take the domain.
-        """
-        cls = self.get(kind, name)
-        validated = build_params(cls, dict(params or {}))
-        try:
-            return cls(*args, validated)
-        except ComponentError:
-            raise
-        except ImportError as exc:
-            raise ComponentError(
-                f"{kind.replace('_', ' ')} {name!r} (plugin {self.provider(kind, name)!r}) "
-                f"is unavailable: {exc}"
-            ) from exc
-
-    def plugins(self) -> list[PluginInfo]:
-        """Every registered plugin, with its distribution, hooks and components."""
-        infos = []
-        for name, plugin in self.pm.list_name_plugin():
-            if plugin is None:
-                continue
-            dist_name, version = _own_distribution(plugin)
-            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
-            components = tuple(
-                (kind, comp)
-                for (kind, comp), provider in sorted(self._providers.items())
-                if provider == name
-            )
-            infos.append(PluginInfo(name, dist_name, version, hooks, components))
-        return infos
-
-
-def _own_distribution(plugin: object) -> tuple[str, str]:
-    module = plugin if isinstance(plugin, ModuleType) else sys.modules.get(type(plugin).__module__)
-    top = (getattr(module, "__name__", "") or "").split(".")[0]
-    for dist_name in metadata.packages_distributions().get(top, []):
-        return dist_name, metadata.version(dist_name)
-    return "(not installed)", "-"
 
 
 def get_registry(

@@ -110,8 +110,16 @@ class RunDir:
     def manifest_path(self) -> Path:
         return self.path / MANIFEST
 
-    def open(self) -> dict[str, Any]:
-        """Create the directory and manifest, or check an existing one belongs to this spec."""
+    def check(self) -> dict[str, Any] | None:
+        """Check, writing nothing, that the directory holds this spec's run or nothing.
+
+        Returns:
+            The existing run's manifest, or ``None`` when there is no run yet.
+
+        Raises:
+            RunDirError: The directory holds another spec's run, an unreadable
+                manifest, or files that are not a conceptlab run.
+        """
         if self.manifest_path.exists():
             try:
                 manifest = read_json(self.manifest_path)
@@ -129,6 +137,13 @@ class RunDir:
                 f"run directory {str(self.path)!r} exists and is not a conceptlab run; "
                 "choose another --out or remove it"
             )
+        return None
+
+    def open(self) -> dict[str, Any]:
+        """Create the directory and manifest, or check an existing one belongs to this spec."""
+        existing = self.check()
+        if existing is not None:
+            return existing
         manifest = {
             "format": "conceptlab-run/1",
             "name": self.spec.name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 import dataclasses
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from conceptlab.errors import ComponentError, SpecError, did_you_mean
 from conceptlab.interfaces import StrictParams, build_params
@@ -27,6 +28,7 @@ from conceptlab.interfaces.search import RolloutParams
 
 __all__ = [
     "EXECUTORS",
+    "SHIPPED",
     "STAGES",
     "ComponentRef",
     "ResolvedSpec",
@@ -45,9 +47,16 @@ STAGES: tuple[str, ...] = (
 EXECUTORS: tuple[str, ...] = ("local", "serial", "ray")
 """Executor names a spec may choose."""
 
+SHIPPED = "shipped"
+"""``stages.train.checkpoints = ["shipped"]``: the series the agent's plugin ships."""
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""A run name: one folder name (it names the default run directory ``runs/<name>``)."""
+
 
 class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: a NaN or infinite number anywhere in a spec is refused here
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ComponentRef(_Strict):
@@ -310,7 +319,10 @@ class Stages(_Strict):
 class RunSpec(_Strict):
     """A whole run: which components, with what params, and each stage's budget."""
 
-    name: str = Field(description="Run name; the default run directory is runs/<name>.")
+    name: str = Field(
+        description="Run name; the default run directory is runs/<name>. One folder name: "
+        "letters, digits, '.', '_' and '-', starting with a letter or digit, without '..'.",
+    )
     description: str = Field(default="", description="Free text for the report.")
     seed: int = Field(default=0, ge=0, description="All randomness in the run flows from this.")
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
@@ -326,6 +338,16 @@ class RunSpec(_Strict):
         "weaker player, student), e.g. [players.maia] name = \"lc0\", params = { weights = \"maia-1900\" }.",
     )
     stages: Stages = Field(default_factory=Stages)
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder_name(cls, value: str) -> str:
+        if not RUN_NAME.fullmatch(value) or ".." in value:
+            raise ValueError(
+                "a run name is one folder name under runs/ (letters, digits, '.', '_', '-'; "
+                "starting with a letter or digit; no '..')"
+            )
+        return value
 
 
 COMPONENT_FIELDS: Mapping[str, str] = {

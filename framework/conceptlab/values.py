@@ -24,6 +24,7 @@ __all__ = [
     "Evaluation",
     "MinedVector",
     "Player",
+    "Puzzle",
     "Rollout",
     "RolloutSet",
     "SearchResult",
@@ -233,3 +234,28 @@ class CheckpointInfo:
     """Hash of the weights, for provenance."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+
+@dataclass(frozen=True)
+class Puzzle:
+    """One position to solve, with the agent's answer (written by export, read by the study)."""
+
+    state: str
+    """The position in the domain's text form (``Domain.to_text``; FEN for chess)."""
+    solution: str
+    """The agent's move in the domain's action text (``Domain.action_to_text``)."""
+    solution_action: int
+    """The agent's move as a policy index; a participant's move solves the puzzle when it equals this."""
+    line: tuple[str, ...] = ()
+    """The agent's principal variation from ``state``, as action texts (shown in phase 2)."""
+    value: float = 0.0
+    """The agent's value of ``state`` for the player to move."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The export stage's JSON form."""
+        return {
+            "state": self.state,
+            "solution": self.solution,
+            "solution_action": self.solution_action,
+            "line": list(self.line),
+            "value": self.value,
+        }

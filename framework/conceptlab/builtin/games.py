@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from conceptlab.hookspecs import hookimpl
-from conceptlab.testing.tictactoe import TicTacToe
+from conceptlab.lazy import LazyComponent
+from conceptlab.markers import hookimpl
+
+__all__ = ["register_domains"]
 
 
 @hookimpl
-def register_domains() -> list[type]:
-    return [TicTacToe]
+def register_domains() -> list[LazyComponent]:
+    return [LazyComponent("tictactoe", "conceptlab.testing.tictactoe:TicTacToe")]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from conceptlab.hookspecs import hookimpl
-from conceptlab.search.puct import PUCTSearch
+from conceptlab.lazy import LazyComponent
+from conceptlab.markers import hookimpl
 
 __all__ = ["register_searches"]
 
 
 @hookimpl
-def register_searches() -> list[type]:
-    return [PUCTSearch]
+def register_searches() -> list[LazyComponent]:
+    return [LazyComponent("puct", "conceptlab.search.puct:PUCTSearch")]

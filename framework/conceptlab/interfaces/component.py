@@ -13,9 +13,10 @@ __all__ = ["Component", "NoParams", "StrictParams", "build_params"]
 
 
 class StrictParams(pydantic.BaseModel):
-    """Base for component params: unknown keys are errors, values are immutable."""
+    """Base for component params: unknown keys are errors, values are immutable, and
+    numbers are finite (NaN and infinities are refused)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class NoParams(StrictParams):

@@ -5,16 +5,13 @@ from __future__ import annotations
 import html
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces.component import Component
-from conceptlab.values import Action, Player
-
-if TYPE_CHECKING:  # the study reads puzzles with a Domain; this module only names the type
-    from conceptlab.study.puzzles import Puzzle
+from conceptlab.values import Action, Player, Puzzle
 
 __all__ = ["Domain", "S"]
 
@@ -159,6 +156,21 @@ class Domain(Component, Generic[S]):
             f"domain {self.name!r} has no reader of reference games (asked for {source!r}); "
             "name a reference player in the spec instead"
         )
+
+    def check_reference_source(self, source: str) -> None:
+        """Refuse, before any work starts, a ``source`` that :meth:`reference_games` cannot read.
+
+        A cheap check (the file exists and opens, the name has the right form);
+        it runs when a spec is validated and before a run writes anything. The
+        default refuses every source of a domain that keeps the default
+        :meth:`reference_games`, and accepts every source of one that reads its
+        own; such a domain overrides this too when its sources can be checked.
+
+        Raises:
+            ConceptlabError: Naming the source and what is wrong with it.
+        """
+        if type(self).reference_games is Domain.reference_games:
+            self.reference_games(source)
 
     # -- symmetries ----------------------------------------------------------------
     def symmetries(self, state: S) -> Sequence[tuple[S, np.ndarray]]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from conceptlab.errors import ComponentError, ParamsError
 from conceptlab.interfaces import Agent, Domain, RolloutParams
-from conceptlab.search.puct import Node, most_visited
+from conceptlab.search.tree import Node, most_visited
 from conceptlab.values import Action, Rollout, RolloutSet
 
 __all__ = ["extract_rollouts", "subpar_children"]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from conceptlab.concepts.amplify import amplify, causal_test
-from conceptlab.pipeline import StageContext
+from conceptlab.run.context import StageContext
 from conceptlab.stages.common import checkpoint_series, load_activations
 from conceptlab.stages.mine import concept_from_record, load_candidates
 

@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from conceptlab.errors import SpecError
-from conceptlab.pipeline import PLAYER_PREFIX, StageContext, components_for
+from conceptlab.run.components import PLAYER_PREFIX
+from conceptlab.run.context import StageContext
+from conceptlab.run.worker import components_for
 from conceptlab.stages.common import activations_for, checkpoint_series, chunks, record_layers
 from conceptlab.training.selfplay import play_game
 

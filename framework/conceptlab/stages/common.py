@@ -16,7 +16,8 @@ import numpy as np
 
 from conceptlab.activations import STORE_DIR, ActivationStore, build_store
 from conceptlab.errors import ComponentError
-from conceptlab.pipeline import StageContext, components_for
+from conceptlab.run.context import StageContext
+from conceptlab.run.worker import components_for
 from conceptlab.rundir import read_json
 from conceptlab.values import CheckpointInfo
 

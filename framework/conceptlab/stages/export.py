@@ -24,12 +24,13 @@ import numpy as np
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces.domain import Domain
-from conceptlab.pipeline import StageContext, components_for
+from conceptlab.run.context import StageContext
+from conceptlab.run.worker import components_for
 from conceptlab.rundir import atomic_write_bytes
 from conceptlab.stages.amplify import surviving_ids
 from conceptlab.stages.common import checkpoint_series, load_activations
 from conceptlab.stages.mine import concept_from_record, load_candidates
-from conceptlab.study.puzzles import Puzzle
+from conceptlab.values import Puzzle
 
 __all__ = ["puzzle_text_files", "run_export"]
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from conceptlab.concepts.problems import concept_metrics, dynamic_problem
-from conceptlab.pipeline import StageContext, components_for
+from conceptlab.run.context import StageContext
+from conceptlab.run.worker import components_for
 from conceptlab.rundir import read_json
 from conceptlab.stages.common import load_activations, record_layers
 from conceptlab.values import Concept

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from conceptlab.interfaces import NoveltyContext
-from conceptlab.pipeline import StageContext
+from conceptlab.run.context import StageContext
 from conceptlab.stages.common import load_activations, record_layers
 from conceptlab.stages.mine import concept_from_record, load_candidates
 from conceptlab.stages.teach import null_concepts, verdict_json

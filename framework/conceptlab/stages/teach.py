@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from conceptlab.interfaces import TeachabilityContext
-from conceptlab.pipeline import StageContext
+from conceptlab.run.context import StageContext
 from conceptlab.stages.common import checkpoint_series, load_activations, record_layers
 from conceptlab.stages.mine import concept_from_record, load_candidates
 from conceptlab.stats import benjamini_hochberg, wilson_interval

@@ -32,8 +32,11 @@ import numpy as np
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces import Search, TrainableAgent
-from conceptlab.pipeline import Components, StageContext, components_for
+from conceptlab.run.components import Components
+from conceptlab.run.context import StageContext
+from conceptlab.run.worker import components_for
 from conceptlab.rundir import read_json
+from conceptlab.spec import SHIPPED
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
 
 __all__ = ["play_unit_game", "run_train", "selfplay_search"]
@@ -89,10 +92,6 @@ def _record(domain: Any, data: Mapping[str, np.ndarray]) -> GameRecord:
         value_targets=data["value_targets"],
         terminated=bool(data["terminated"]),
     )
-
-
-SHIPPED = "shipped"
-"""``stages.train.checkpoints = ["shipped"]``: the series the agent's plugin ships."""
 
 
 def _given_paths(ctx: StageContext) -> list[Path]:

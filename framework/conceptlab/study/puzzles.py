@@ -23,37 +23,12 @@ from typing import Any
 from conceptlab.errors import ConceptlabError
 from conceptlab.interfaces.domain import Domain
 from conceptlab.study.errors import PuzzleSetError
+from conceptlab.values import Puzzle
 
 __all__ = ["ConceptPuzzles", "Puzzle", "PuzzleSet", "load_puzzle_set", "write_puzzle_set"]
 
 SCORED_PHASES: tuple[int, ...] = (1, 3)
 """The phases whose puzzles the participant answers (phase 2 shows phase 1's again)."""
-
-
-@dataclass(frozen=True)
-class Puzzle:
-    """One position to solve, with the agent's answer."""
-
-    state: str
-    """The position in the domain's text form (``Domain.to_text``; FEN for chess)."""
-    solution: str
-    """The agent's move in the domain's action text (``Domain.action_to_text``)."""
-    solution_action: int
-    """The agent's move as a policy index; a participant's move solves the puzzle when it equals this."""
-    line: tuple[str, ...] = ()
-    """The agent's principal variation from ``state``, as action texts (shown in phase 2)."""
-    value: float = 0.0
-    """The agent's value of ``state`` for the player to move."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The export stage's JSON form."""
-        return {
-            "state": self.state,
-            "solution": self.solution,
-            "solution_action": self.solution_action,
-            "line": list(self.line),
-            "value": self.value,
-        }
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from conceptlab.study.errors import (
     UnknownParticipantError,
     UnknownPuzzleError,
 )
-from conceptlab.study.puzzles import Puzzle, PuzzleSet
+from conceptlab.study.puzzles import PuzzleSet
+from conceptlab.values import Puzzle
 
 __all__ = ["FINISHED", "Answer", "Participant", "Progress", "StoredPuzzle", "StudyStore"]
 

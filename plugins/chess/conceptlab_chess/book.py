@@ -48,7 +48,8 @@ def book_path(source: str) -> Path | None:
     return Path(source[len(BOOK_PREFIX):]).expanduser()
 
 
-def _check(path: Path) -> None:
+def check_book(path: Path) -> None:
+    """Refuse a book that is missing, empty, or not whole 16-byte Polyglot entries."""
     if not path.is_file():
         raise BookSourceError(
             f"opening book {str(path)!r} does not exist (Debian's is /usr/share/games/gnuchess/book.bin, "
@@ -80,7 +81,7 @@ def read_book_lines(
         BookSourceError: The file is missing or not a Polyglot book.
     """
     path = Path(path)
-    _check(path)
+    check_book(path)
     stats = stats if stats is not None else PgnStats()
     rng = np.random.default_rng(seed)
     with chess.polyglot.open_reader(path) as reader:

@@ -232,9 +232,9 @@ def _fetch_weights(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``conceptlab-chess`` argument parser."""
-    parser = argparse.ArgumentParser(prog="conceptlab-chess", description=__doc__.splitlines()[0])
+def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
+    """The argument parser of ``conceptlab chess`` (also the ``conceptlab-chess`` script)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, checkpoint_required: bool) -> None:
@@ -307,13 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``conceptlab-chess``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "conceptlab-chess") -> int:
+    """Run ``conceptlab chess`` (or the ``conceptlab-chess`` script); returns the exit status."""
+    args = build_parser(prog).parse_args(argv)
     try:
         return int(args.func(args))
     except ConceptlabError as exc:
-        print(f"conceptlab-chess: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -15,17 +15,17 @@ from conceptlab.errors import InvalidActionError, InvalidStateError
 from conceptlab.interfaces import Domain, StrictParams
 from conceptlab.values import Action, Player
 
-from conceptlab_chess.book import DEFAULT_BOOK_LINES, book_path, read_book_lines
+from conceptlab_chess.book import DEFAULT_BOOK_LINES, book_path, check_book, read_book_lines
 from conceptlab_chess.encoding import NUM_ACTIONS, index_geometry, move_index
 from conceptlab_chess.known import known_concepts
 from conceptlab_chess.openings import OPENING_SETS, opening_set
-from conceptlab_chess.pgn import PgnFilter, PgnStats, read_games
+from conceptlab_chess.pgn import PgnFilter, PgnStats, open_pgn, read_games
 from conceptlab_chess.planes import encode_states, num_planes
 from conceptlab_chess.puzzles import puzzles_epd, puzzles_pgn
 from conceptlab_chess.state import KEPT_POSITIONS, ChessState, split_text, state_text
 
 if TYPE_CHECKING:
-    from conceptlab.study.puzzles import Puzzle
+    from conceptlab.values import Puzzle
 
 __all__ = ["ChessDomain", "ChessParams"]
 
@@ -338,6 +338,14 @@ class ChessDomain(Domain[ChessState]):
                 yield states
         finally:
             LOGGER.info("reference games from %s: %s", source, stats.summary())
+
+    def check_reference_source(self, source: str) -> None:
+        """Refuse a PGN file that does not exist or open, or a ``book:PATH`` that is no Polyglot book."""
+        book = book_path(source)
+        if book is not None:
+            check_book(book)
+        else:
+            open_pgn(source).close()
 
     def stratum(self, state: ChessState) -> str:
         """Game phase as ``"plyA-B/matC-D"``: plies played in steps of 20 (100 and more together) and

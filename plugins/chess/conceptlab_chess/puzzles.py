@@ -28,7 +28,7 @@ from conceptlab.errors import InvalidActionError, InvalidStateError
 from conceptlab_chess.state import split_text
 
 if TYPE_CHECKING:
-    from conceptlab.study.puzzles import Puzzle
+    from conceptlab.values import Puzzle
 
 __all__ = ["agent_line", "puzzles_epd", "puzzles_pgn"]
 

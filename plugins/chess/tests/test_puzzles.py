@@ -11,7 +11,7 @@ import pytest
 
 from conceptlab.errors import InvalidActionError
 from conceptlab.stages.export import puzzle_text_files
-from conceptlab.study.puzzles import Puzzle
+from conceptlab.values import Puzzle
 from conceptlab_chess.domain import ChessDomain
 from conceptlab_chess.puzzles import agent_line, puzzles_epd
 

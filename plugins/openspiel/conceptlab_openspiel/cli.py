@@ -102,9 +102,9 @@ def _match(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``conceptlab-openspiel`` argument parser."""
-    parser = argparse.ArgumentParser(prog="conceptlab-openspiel", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "conceptlab-openspiel") -> argparse.ArgumentParser:
+    """The argument parser of ``conceptlab openspiel`` (also the ``conceptlab-openspiel`` script)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     match = commands.add_parser("match", help="play a trained agent against OpenSpiel's MCTS bot")
     match.add_argument("target", metavar="RUN_OR_SPEC", help="a run directory or a spec file")
@@ -124,20 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; user errors print one line and return 2."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "conceptlab-openspiel") -> int:
+    """Run ``conceptlab openspiel`` (or the ``conceptlab-openspiel`` script); user errors
+    print one line and return 2."""
+    args = build_parser(prog).parse_args(argv)
     for name in ("games", "mcts_simulations", "mcts_rollouts", "threads"):
         if getattr(args, name, 1) < 1:
-            print(f"conceptlab-openspiel: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            print(f"{prog}: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
     if args.agent_simulations is not None and args.agent_simulations < 1:
-        print("conceptlab-openspiel: --agent-simulations must be >= 1", file=sys.stderr)
+        print(f"{prog}: --agent-simulations must be >= 1", file=sys.stderr)
         return 2
     try:
         return int(args.func(args))
     except ConceptlabError as exc:
-        print(f"conceptlab-openspiel: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -25,7 +25,9 @@ from conceptlab.interfaces import Domain, StrictParams
 from conceptlab.values import Action, Player
 
 from conceptlab_openspiel.games import UnsupportedGameError, load_game
+from conceptlab_openspiel.players import MctsSpec, mcts_selfplay_games
 from conceptlab_openspiel.render import board_svg, changed_cells
+from conceptlab_openspiel.state import SpielState
 
 __all__ = ["SYMMETRIES", "OpenSpielDomain", "OpenSpielParams", "SpielState"]
 
@@ -42,32 +44,6 @@ SYMMETRIES: dict[str, Callable[[pyspiel.Game], list[np.ndarray]]] = {
 left out). Only games whose rules and outcomes are invariant under every listed
 permutation, whatever their parameters, are here: Connect Four's mirror maps a drop in
 column ``c`` to one in column ``columns - 1 - c``."""
-
-
-class SpielState:
-    """An immutable view of a pyspiel state: equal (and hashing equal) when the action histories are.
-
-    The domain never mutates ``native`` after construction; ``apply`` clones it.
-    """
-
-    __slots__ = ("history", "native")
-
-    def __init__(self, native: pyspiel.SpielState, history: tuple[int, ...] | None = None) -> None:
-        self.native = native
-        self.history: tuple[int, ...] = (
-            tuple(int(a) for a in native.history()) if history is None else history
-        )
-        """The actions from the initial state, which identify the state (``history``,
-        when given, must be ``native``'s)."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SpielState) and other.history == self.history
-
-    def __hash__(self) -> int:
-        return hash(self.history)
-
-    def __repr__(self) -> str:
-        return f"SpielState([{','.join(map(str, self.history))}])"
 
 
 class OpenSpielParams(StrictParams):
@@ -284,10 +260,14 @@ class OpenSpielDomain(Domain[SpielState]):
         simulations and ``R`` random rollouts per leaf (default 1) playing both
         sides, from random openings; an endless, reproducible stream.
         """
-        from conceptlab_openspiel.players import MctsSpec, mcts_selfplay_games
+        return mcts_selfplay_games(self, self._reference_player(source))
 
+    def check_reference_source(self, source: str) -> None:
+        """Refuse a source that is not ``"mcts:N"`` or ``"mcts:N:R"``."""
+        self._reference_player(source)
+
+    def _reference_player(self, source: str) -> MctsSpec:
         try:
-            spec = MctsSpec.parse(source)
+            return MctsSpec.parse(source)
         except ValueError as exc:
             raise ComponentError(f"domain {self.name!r}: reference source {source!r}: {exc}") from None
-        return mcts_selfplay_games(self, spec)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyspiel
@@ -21,10 +21,9 @@ import pyspiel
 from conceptlab.interfaces import Agent, Search
 from conceptlab.values import Action
 
-if TYPE_CHECKING:
-    from conceptlab_openspiel.domain import OpenSpielDomain
+from conceptlab_openspiel.state import SpielState
 
-__all__ = ["MctsSpec", "SearchPlayer", "mcts_bot", "mcts_selfplay_games"]
+__all__ = ["MctsSpec", "SearchPlayer", "SpielGameDomain", "mcts_bot", "mcts_selfplay_games"]
 
 UCT_C = 2.0
 """Exploration constant of OpenSpiel's ``mcts`` example."""
@@ -61,13 +60,35 @@ class MctsSpec:
         )
 
 
+class SpielGameDomain(Protocol):
+    """What MCTS self-play needs of a domain: its pyspiel game and its rules
+    (:class:`~conceptlab_openspiel.domain.OpenSpielDomain` is one)."""
+
+    game: pyspiel.Game
+    """The pyspiel game the domain plays."""
+
+    def opening_states(self, count: int, rng: np.random.Generator) -> list[SpielState]:
+        """``count`` opening states drawn with ``rng``."""
+        ...
+
+    def is_terminal(self, state: SpielState) -> bool:
+        """Whether the game is over in ``state``."""
+        ...
+
+    def apply(self, state: SpielState, action: Action) -> SpielState:
+        """The state after ``action``."""
+        ...
+
+
 def mcts_bot(game: pyspiel.Game, spec: MctsSpec, seed: int) -> pyspiel.MCTSBot:
     """A fresh OpenSpiel MCTS bot for ``game``; its randomness comes from ``seed`` only."""
     evaluator = pyspiel.RandomRolloutEvaluator(spec.rollouts, seed)
     return pyspiel.MCTSBot(game, evaluator, UCT_C, spec.simulations, MAX_MEMORY_MB, True, seed, False)
 
 
-def mcts_selfplay_games(domain: OpenSpielDomain, spec: MctsSpec, seed: int = 0) -> Iterator[list[Any]]:
+def mcts_selfplay_games(
+    domain: SpielGameDomain, spec: MctsSpec, seed: int = 0
+) -> Iterator[list[SpielState]]:
     """An endless, reproducible stream of games of the MCTS bot against itself.
 
     Game ``g`` starts from one of ``domain.opening_states`` drawn from

@@ -1,14 +1,24 @@
-"""Entry point of the ``openspiel`` plugin: registers the OpenSpiel domain."""
+"""Entry point of the ``openspiel`` plugin: the OpenSpiel domain and ``conceptlab openspiel``."""
 
 from __future__ import annotations
 
-from conceptlab.hookspecs import hookimpl
+import argparse
 
-__all__ = ["register_domains"]
+from conceptlab.commands import add_delegated_command
+from conceptlab.hookspecs import hookimpl
+from conceptlab.lazy import LazyComponent
+
+__all__ = ["add_cli_commands", "register_domains"]
 
 
 @hookimpl
-def register_domains() -> list[type]:
-    from conceptlab_openspiel.domain import OpenSpielDomain
+def register_domains() -> list[LazyComponent]:
+    return [LazyComponent("openspiel", "conceptlab_openspiel.domain:OpenSpielDomain")]
 
-    return [OpenSpielDomain]
+
+@hookimpl
+def add_cli_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add_delegated_command(
+        commands, "openspiel", "conceptlab_openspiel.cli:main",
+        help="OpenSpiel tools: a match of a trained agent against OpenSpiel's MCTS bot",
+    )
