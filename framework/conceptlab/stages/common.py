@@ -19,15 +19,19 @@ from conceptlab.errors import ComponentError
 from conceptlab.run.context import StageContext
 from conceptlab.run.worker import components_for
 from conceptlab.rundir import read_json
+from conceptlab.stats import wilson_interval
 from conceptlab.values import CheckpointInfo
 
 __all__ = [
     "activation_unit",
+    "assess_units",
     "checkpoint_series",
     "chunks",
     "default_layers",
     "load_activations",
+    "pass_rate",
     "record_layers",
+    "verdict_json",
 ]
 
 ACTIVATION_CHUNK = 64
@@ -113,3 +117,26 @@ def load_activations(folder: Path, layer: str) -> np.ndarray:
     if not parts:
         raise ComponentError(f"no activations of layer {layer!r} in {folder}")
     return np.concatenate(parts, axis=0)
+
+
+def verdict_json(verdict: Any) -> dict[str, Any]:
+    """A filter's verdict as JSON data."""
+    return {
+        "concept_id": verdict.concept_id, "filter": verdict.filter, "passed": bool(verdict.passed),
+        "scores": {k: float(v) for k, v in verdict.scores.items()}, "reason": verdict.reason,
+    }
+
+
+def assess_units(ctx: StageContext, flt: Any, concepts: Sequence[Any], group: str, desc: str) -> list[dict[str, Any]]:
+    """A prepared filter's verdict on each concept, one resumable unit each (run in this process,
+    where the filter was prepared), as JSON data in order; each concept's randomness keyed by its id."""
+    def assess(index: int) -> dict[str, Any]:
+        return verdict_json(flt.assess(concepts[index], ctx.rng(group, concepts[index].id)))
+
+    return ctx.units(group, assess, list(range(len(concepts))), in_process=True, desc=desc)
+
+
+def pass_rate(passed: int, n: int) -> dict[str, Any]:
+    """A pass rate with its 95% Wilson interval (``share`` is ``None`` when nothing was assessed)."""
+    low, high = wilson_interval(passed, n)
+    return {"share": round(passed / n, 4) if n else None, "ci_low": round(low, 4), "ci_high": round(high, 4)}

@@ -26,10 +26,9 @@ import numpy as np
 
 from conceptlab.interfaces import NoveltyContext
 from conceptlab.run.context import StageContext
-from conceptlab.stages.common import load_activations, record_layers
+from conceptlab.concepts.nulls import null_concepts
+from conceptlab.stages.common import assess_units, load_activations, pass_rate, record_layers
 from conceptlab.stages.mine import concept_from_record, load_candidates
-from conceptlab.stages.teach import null_concepts, verdict_json
-from conceptlab.stats import wilson_interval
 
 __all__ = ["matched_rows", "run_novelty"]
 
@@ -53,18 +52,6 @@ def matched_rows(agent_strata: Sequence[Any], reference_strata: Sequence[Any],
             agent.extend(sorted(rng.choice(ours, size=n, replace=False).tolist()))
             reference.extend(sorted(rng.choice(theirs, size=n, replace=False).tolist()))
     return np.asarray(agent, dtype=np.int64), np.asarray(reference, dtype=np.int64), used
-
-
-def _rate(passed: int, n: int) -> dict[str, float]:
-    low, high = wilson_interval(passed, n)
-    return {"share": round(passed / n, 4) if n else None, "ci_low": round(low, 4), "ci_high": round(high, 4)}
-
-
-def _assess(ctx: StageContext, flt: Any, concepts: Sequence[Any], group: str, desc: str) -> list[dict[str, Any]]:
-    def assess(index: int) -> dict[str, Any]:
-        return verdict_json(flt.assess(concepts[index], ctx.rng(group, concepts[index].id)))
-
-    return ctx.units(group, assess, list(range(len(concepts))), in_process=True, desc=desc)
 
 
 def _prepared(ctx: StageContext, agent: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray],
@@ -104,7 +91,7 @@ def run_novelty(ctx: StageContext) -> dict[str, Any]:
     flt = _prepared(ctx, agent, {l: np.asarray(a[ref_rows]) for l, a in ref_acts.items()}, reference["source"], "main")
 
     concepts = [concept_from_record(r, ctx.spec.name) for r in records]
-    verdicts = _assess(ctx, flt, concepts, "verdicts", "novelty")
+    verdicts = assess_units(ctx, flt, concepts, "verdicts", "novelty")
     ctx.write_json("summary.json", verdicts)
     passed = sum(1 for v in verdicts if v["passed"])
 
@@ -113,27 +100,27 @@ def run_novelty(ctx: StageContext) -> dict[str, Any]:
     nulls = [c for c in null_concepts([concept_from_record(r, ctx.spec.name) for r in mined],
                                       cfg.null_directions, ctx.rng("null-directions"))
              if c.provenance["null"] == "sparse"]
-    null_verdicts = _assess(ctx, flt, nulls, "null_verdicts", "novelty of null directions")
+    null_verdicts = assess_units(ctx, flt, nulls, "null_verdicts", "novelty of null directions")
     split_verdicts: list[dict[str, Any]] = []
     if cfg.agent_split and len(agent_rows) >= 4:
         half = rng.permutation(len(agent_rows))
         first, second = np.sort(half[: len(half) // 2]), np.sort(half[len(half) // 2: 2 * (len(half) // 2)])
         split = _prepared(ctx, {l: a[first] for l, a in agent.items()}, {l: a[second] for l, a in agent.items()},
                           "the agent's own positions (a random half)", "agent-split")
-        split_verdicts = _assess(ctx, split, concepts or nulls, "split_verdicts", "novelty, agent vs agent")
+        split_verdicts = assess_units(ctx, split, concepts or nulls, "split_verdicts", "novelty, agent vs agent")
     ctx.write_json("null_summary.json", {"null_directions": null_verdicts, "agent_split": split_verdicts})
     null_passed = sum(1 for v in null_verdicts if v["passed"])
     split_passed = sum(1 for v in split_verdicts if v["passed"])
     return {
         "assessed": len(verdicts),
         "novel": passed,
-        "novel_share": _rate(passed, len(verdicts)),
+        "novel_share": pass_rate(passed, len(verdicts)),
         "removed_share": round(1 - passed / len(verdicts), 4) if verdicts else None,
         "positions_per_side": int(len(agent_rows)),
         "strata": used,
         "null_directions": len(nulls),
-        "null_novel_share": _rate(null_passed, len(null_verdicts)),
-        "agent_split_novel_share": _rate(split_passed, len(split_verdicts)),
+        "null_novel_share": pass_rate(null_passed, len(null_verdicts)),
+        "agent_split_novel_share": pass_rate(split_passed, len(split_verdicts)),
         "agent_split_assessed": "concepts" if concepts else "null directions",
         "reference": reference["source"],
         "filter": ctx.spec.novelty.name,

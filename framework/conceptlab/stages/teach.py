@@ -25,54 +25,13 @@ import numpy as np
 
 from conceptlab.interfaces import TeachabilityContext
 from conceptlab.run.context import StageContext
-from conceptlab.stages.common import checkpoint_series, load_activations, record_layers
+from conceptlab.concepts.nulls import null_concepts
+from conceptlab.stages.common import assess_units, checkpoint_series, load_activations, pass_rate, record_layers
 from conceptlab.stages.mine import concept_from_record, load_candidates
-from conceptlab.stats import benjamini_hochberg, wilson_interval
-from conceptlab.values import CheckpointInfo, Concept
+from conceptlab.stats import benjamini_hochberg
+from conceptlab.values import CheckpointInfo
 
-__all__ = ["null_concepts", "run_teach", "verdict_json"]
-
-
-def verdict_json(verdict: Any) -> dict[str, Any]:
-    """A verdict as JSON data."""
-    return {
-        "concept_id": verdict.concept_id, "filter": verdict.filter, "passed": bool(verdict.passed),
-        "scores": {k: float(v) for k, v in verdict.scores.items()}, "reason": verdict.reason,
-    }
-
-
-def _assess_units(ctx: StageContext, flt: Any, concepts: Sequence[Concept], group: str,
-                  desc: str) -> list[dict[str, Any]]:
-    def assess(index: int) -> dict[str, Any]:
-        return verdict_json(flt.assess(concepts[index], ctx.rng(group, concepts[index].id)))
-
-    return ctx.units(group, assess, list(range(len(concepts))), in_process=True, desc=desc)
-
-
-def null_concepts(candidates: Sequence[Concept], count: int, rng: np.random.Generator) -> list[Concept]:
-    """``count`` random sparse and ``count`` random dense directions on the candidates' layers.
-
-    Sparse directions have the candidates' median number of non-zeros, on random
-    units, with normal weights; dense ones are ``N(0, I) / dim`` (the paper's random
-    concept). Layers cycle through the candidates' layers in order.
-    """
-    if not candidates or count <= 0:
-        return []
-    nonzeros = int(np.median([np.count_nonzero(c.vector) for c in candidates]))
-    out = []
-    for kind in ("sparse", "dense"):
-        for i in range(count):
-            template = candidates[i % len(candidates)]
-            dim = np.asarray(template.vector).size
-            if kind == "sparse":
-                vector = np.zeros(dim)
-                support = rng.choice(dim, size=max(1, min(nonzeros, dim)), replace=False)
-                vector[support] = rng.normal(size=len(support))
-            else:
-                vector = rng.normal(size=dim) / dim
-            out.append(Concept(f"null-{kind}-{i:04d}", template.layer, vector,
-                               {"null": kind, "nonzeros": int(np.count_nonzero(vector))}, {}))
-    return out
+__all__ = ["run_teach"]
 
 
 def _empirical_p(effect: float, null_effects: Sequence[float]) -> float:
@@ -81,11 +40,6 @@ def _empirical_p(effect: float, null_effects: Sequence[float]) -> float:
     if not finite or not np.isfinite(effect):
         return float("nan")
     return (1 + sum(e >= effect for e in finite)) / (1 + len(finite))
-
-
-def _pass_rate(passed: int, n: int) -> dict[str, float]:
-    low, high = wilson_interval(passed, n)
-    return {"share": round(passed / n, 4) if n else None, "ci_low": round(low, 4), "ci_high": round(high, 4)}
 
 
 def run_teach(ctx: StageContext) -> dict[str, Any]:
@@ -124,13 +78,13 @@ def run_teach(ctx: StageContext) -> dict[str, Any]:
     flt.prepare(context, ctx.rng("prepare"))
 
     concepts = [concept_from_record(r, ctx.spec.name) for r in candidates]
-    verdicts = _assess_units(ctx, flt, concepts, "verdicts", "teachability")
+    verdicts = assess_units(ctx, flt, concepts, "verdicts", "teachability")
     nulls = null_concepts(concepts, cfg.null_directions, ctx.rng("null-directions"))
     ctx.write_json("null_directions.json", [
         {"id": c.id, "layer": c.layer, "kind": c.provenance["null"], "nonzeros": c.provenance["nonzeros"]}
         for c in nulls
     ])
-    null_verdicts = _assess_units(ctx, flt, nulls, "null_verdicts", "teachability of null directions")
+    null_verdicts = assess_units(ctx, flt, nulls, "null_verdicts", "teachability of null directions")
 
     # filters that give no p-value keep their own verdicts; the others face the family's bar
     tested = [i for i, v in enumerate(verdicts) if "p_value" in v["scores"]]
@@ -169,14 +123,14 @@ def run_teach(ctx: StageContext) -> dict[str, Any]:
     return {
         "assessed": len(final),
         "teachable": teachable,
-        "teachable_share": _pass_rate(teachable, len(final)),
+        "teachable_share": pass_rate(teachable, len(final)),
         "teachable_uncorrected": sum(1 for v in verdicts if v["passed"]),
         "removed_share": round(1 - teachable / len(final), 4),
         "fdr_q": cfg.fdr_q,
         "p_cutoff": cutoff,
         "null_directions": cfg.null_directions,
-        "null_teachable_share": _pass_rate(sparse_pass, sparse_n),
-        "null_dense_teachable_share": _pass_rate(dense_pass, dense_n),
+        "null_teachable_share": pass_rate(sparse_pass, sparse_n),
+        "null_dense_teachable_share": pass_rate(dense_pass, dense_n),
         "test_prototypes_median": float(np.median(test_sizes)) if test_sizes else None,
         "student_fallbacks": sum(1 for v in verdicts if v["scores"].get("student_fallback", 0.0) == 1.0),
         "split_by_game": sum(1 for v in verdicts if v["scores"].get("split_by_game", 0.0) == 1.0),
