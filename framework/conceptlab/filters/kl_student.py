@@ -418,7 +418,10 @@ class KLStudentFilter(TeachabilityFilter):
             f"{len(run.before)} held-out prototypes (before {scores['before_agreement']:.0%}, random-positions "
             f"student {scores['random_positions_after_agreement']:.0%}); " + "; ".join(parts) + "."
         )
-        if run.fallback:
+        if run.fallback and run.student_step < 0:  # a student given as an agent: the only candidate
+            reason += (f" The student already agreed with the teacher on {run.student_agreement:.0%} of the "
+                       f"prototypes (above the overlap threshold {p.overlap_threshold:g}).")
+        elif run.fallback:
             reason += (f" No checkpoint agreed with the teacher below {p.overlap_threshold:g} on the "
                        f"prototypes, so the oldest (agreement {run.student_agreement:.0%}) was used.")
         return Verdict(concept.id, self.name, passed, scores, reason)
