@@ -85,6 +85,9 @@ def _uci(args: argparse.Namespace) -> int:
             raise ParamsError("--agent lc0 needs --weights PATH (an lc0 .pb/.pb.gz file) or a named network (maia-1900)")
         if args.checkpoint is not None and not Path(args.checkpoint).is_file():
             raise CheckpointError(f"checkpoint not found: {args.checkpoint!r}")
+        from conceptlab_chess.lc0.named import resolve
+
+        resolve(args.weights)  # a missing file or an unfetched network fails here, without torch
         weights = args.weights
     else:
         if args.weights is not None:

@@ -74,6 +74,8 @@ class ClockGame:
     """All moves of the game in UCI, the opening's included."""
     longest_move: dict[str, float]
     """Longest answer, in seconds, of each engine by name."""
+    mean_nodes: dict[str, float]
+    """Mean nodes (simulations, for conceptlab) per move of each engine by name, as its last info said."""
 
 
 def engine_command(arguments: Sequence[str] = ()) -> list[str]:
@@ -96,6 +98,7 @@ def play_clock_game(
     clocks = {chess.WHITE: control.base, chess.BLACK: control.base}
     engines = {chess.WHITE: white, chess.BLACK: black}
     longest = {chess.WHITE: 0.0, chess.BLACK: 0.0}
+    nodes: dict[bool, list[int]] = {chess.WHITE: [], chess.BLACK: []}
     plies = 0
     forfeit: str | None = None
     for engine in (white, black):
@@ -106,7 +109,7 @@ def play_clock_game(
                                    white_inc=control.increment, black_inc=control.increment)
         started = time.perf_counter()
         try:
-            played = engines[turn].play(board, limit, game=game)
+            played = engines[turn].play(board, limit, game=game, info=chess.engine.INFO_BASIC)
         except chess.engine.EngineError as exc:
             forfeit = f"illegal move or protocol error: {exc}"
         except (chess.engine.EngineTerminatedError, TimeoutError) as exc:
@@ -123,7 +126,10 @@ def play_clock_game(
         if forfeit is not None:
             result = "0-1" if turn == chess.WHITE else "1-0"
             return ClockGame(names[0], names[1], result, "forfeit", f"{names[0 if turn else 1]}: {forfeit}",
-                             tuple(m.uci() for m in board.move_stack), _by_name(longest, names))
+                             tuple(m.uci() for m in board.move_stack), _by_name(longest, names),
+                             _mean_nodes(nodes, names))
+        if "nodes" in played.info:
+            nodes[turn].append(int(played.info["nodes"]))
         board.push(played.move)  # type: ignore[arg-type]
         clocks[turn] += control.increment
         plies += 1
@@ -133,11 +139,16 @@ def play_clock_game(
     else:
         result, termination = outcome.result(), outcome.termination.name.lower()
     return ClockGame(names[0], names[1], result, termination, None, tuple(m.uci() for m in board.move_stack),
-                     _by_name(longest, names))
+                     _by_name(longest, names), _mean_nodes(nodes, names))
 
 
 def _by_name(longest: dict[bool, float], names: tuple[str, str]) -> dict[str, float]:
     return {names[0]: round(longest[chess.WHITE], 3), names[1]: round(longest[chess.BLACK], 3)}
+
+
+def _mean_nodes(nodes: dict[bool, list[int]], names: tuple[str, str]) -> dict[str, float]:
+    return {name: round(sum(nodes[side]) / max(len(nodes[side]), 1), 1)
+            for name, side in zip(names, (chess.WHITE, chess.BLACK))}
 
 
 def play_clock_match(
@@ -203,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def report(i: int, record: ClockGame) -> None:
         print(f"game {i + 1}: {record.white} - {record.black} {record.result} {record.termination}"
               f"{' (' + record.forfeit + ')' if record.forfeit else ''}, {len(record.moves)} plies, "
-              f"longest answer {record.longest_move}", flush=True)
+              f"longest answer {record.longest_move} s, mean nodes {record.mean_nodes}", flush=True)
 
     started = time.perf_counter()
     records = play_clock_match(engine_command(args.engine_args), stockfish, games=args.games, control=control,
@@ -214,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"conceptlab scored {sum(scores):g}/{len(records)} (+{scores.count(1.0)} ={scores.count(0.5)} "
           f"-{scores.count(0.0)}) against Stockfish UCI_Elo {args.stockfish_elo} at {control}, "
           f"{len(ours)} forfeits by conceptlab, {len(forfeits) - len(ours)} by Stockfish, "
-          f"{time.perf_counter() - started:.0f} s")
+          f"{time.perf_counter() - started:.0f} s; conceptlab searched "
+          f"{sum(r.mean_nodes['conceptlab'] for r in records) / max(len(records), 1):.0f} simulations a move on average, "
+          f"its longest answer took {max((r.longest_move['conceptlab'] for r in records), default=0):.2f} s")
     for forfeit in forfeits:
         print(f"forfeit: {forfeit}")
     return 1 if ours else 0

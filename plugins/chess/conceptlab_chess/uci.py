@@ -317,6 +317,9 @@ class UciEngine:
                     numbers[key] = int(text)
                 except ValueError:
                     raise ParamsError(f"go: {key} needs a whole number, got {text!r}") from None
+        for word in ("searchmoves", "mate", "ponder"):
+            if word in args:
+                self.say(f"go: {word} is not supported; searching without it")
         if "infinite" in args:
             return GoLimits(self.max_simulations, None, None, True)
         white = state.board.turn == chess.WHITE

@@ -168,6 +168,13 @@ def test_a_bad_go_or_a_finished_game_answers_a_null_move_with_the_reason() -> No
     assert player.calls == []
 
 
+def test_unsupported_go_words_are_named_and_the_search_goes_on() -> None:
+    engine, player, _ = scripted_engine()
+    lines = run(engine, "position startpos\ngo mate 2 nodes 5\nquit\n")
+    assert lines[0] == "info string go: mate is not supported; searching without it"
+    assert player.calls[0][1] == 5 and lines[-1].startswith("bestmove ") and lines[-1] != "bestmove 0000"
+
+
 def test_unknown_commands_and_options_are_named() -> None:
     engine, _, _ = scripted_engine()
     lines = run(engine, "bogus\nsetoption name Hash value 16\nsetoption name MultiPV value 0\n"
@@ -302,6 +309,11 @@ def test_cli_without_checkpoint_names_the_missing_teacher(capsys: pytest.Capture
 def test_cli_with_a_missing_checkpoint_fails_at_start(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert cli.main(["uci", "--checkpoint", str(tmp_path / "nowhere.pt")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_cli_with_missing_lc0_weights_fails_at_start(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert cli.main(["uci", "--agent", "lc0", "--weights", str(tmp_path / "none.pb.gz")]) == 2
+    assert "none.pb.gz" in capsys.readouterr().err
 
 
 def test_cli_with_a_checkpoint_of_another_agent_says_so_over_uci(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
