@@ -24,7 +24,9 @@ from conceptlab_chess import cli
 from conceptlab_chess.agent import AlphaZeroChessAgent
 from conceptlab_chess.domain import ChessDomain
 from conceptlab_chess.players import Decision, Player, Progress, SearchPlayer, registry_search_factory
-from conceptlab_chess.search_lines import mate_in_moves
+from conceptlab.values import SearchResult
+
+from conceptlab_chess.search_lines import mate_in_moves, summarise
 from conceptlab_chess.state import ChessState
 from conceptlab_chess.uci import UciEngine, clock_seconds, value_to_centipawns
 
@@ -261,6 +263,29 @@ def test_a_proven_mate_is_scored_as_mate(fen: str, mate: str) -> None:
     engine = tiny_search_engine()
     lines = run(engine, f"position fen {fen}\ngo nodes 400\n")
     assert infos(lines)[-1]["score"] == mate
+
+
+def test_a_single_legal_move_on_a_clock_is_answered_after_the_first_step() -> None:
+    engine = tiny_search_engine()
+    lines = run(engine, "position fen k7/2K5/8/8/8/8/8/1R6 b - - 0 1\ngo wtime 600000 btime 600000\n")
+    assert int(infos(lines)[-1]["nodes"]) <= 8 and lines[-1] == "bestmove a8a7"
+
+
+def test_lines_of_a_search_without_a_tree_come_from_the_root_statistics() -> None:
+    domain = ChessDomain(ChessDomain.Params(history=1))
+    state = domain.initial_state()
+    actions = tuple(domain.legal_actions(state))
+    visits = np.zeros(len(actions), dtype=np.int64)
+    visits[[3, 7, 1]] = [50, 30, 20]
+    q_values = np.full(len(actions), np.nan)
+    q_values[[3, 7, 1]] = [0.1, -0.2, 0.3]
+    pv = (actions[3], domain.legal_actions(domain.apply(state, actions[3]))[0])
+    result = SearchResult(state, actions, visits, q_values, np.full(len(actions), 1 / len(actions)), actions[3], pv,
+                          0.05, 100, tree=None)
+    summary = summarise(result, 2)
+    assert summary.nodes == 100 and summary.depth == summary.seldepth == 2
+    assert [line.moves for line in summary.lines] == [pv, (actions[7],)]
+    assert [line.value for line in summary.lines] == [0.1, -0.2]
 
 
 def test_go_infinite_prints_info_until_stop_and_then_answers() -> None:
