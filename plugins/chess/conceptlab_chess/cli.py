@@ -112,7 +112,7 @@ def _uci(args: argparse.Namespace) -> int:
         torch.set_num_threads(threads)
 
     engine = UciEngine(load, weights=weights, default_simulations=max(args.simulations, 1), threads=args.threads,
-                       set_threads=set_threads, output=sys.stdout)
+                       set_threads=set_threads, name=f"conceptlab {args.agent}", output=sys.stdout)
     engine.run(sys.stdin)
     return 0
 

@@ -32,8 +32,6 @@ from conceptlab_chess.uci import UciEngine, clock_seconds, value_to_centipawns
 
 torch.set_num_threads(1)
 
-ROOT = Path(__file__).resolve().parents[3]
-
 
 class FirstMovePlayer(Player):
     """Plays the lowest legal action and records what it was asked."""
@@ -313,15 +311,17 @@ def test_uciok_comes_before_torch_is_imported() -> None:
         "        for word in ('uciok', 'readyok'):\n"
         "            if word in text:\n"
         "                sys.stderr.write(f'{word}: torch imported={\"torch\" in sys.modules}\\n')\n"
+        "        sys.__stdout__.write(text)\n"
         "        return super().write(text)\n"
         "sys.stdout = Probe()\n"
         "sys.stdin = io.StringIO('uci\\nisready\\nquit\\n')\n"
         "sys.exit(cli.main(['uci']))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("framework", "plugins/chess"))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-2:] == ["uciok: torch imported=False", "readyok: torch imported=True"]
+    assert "readyok" in done.stdout and "info string error" not in done.stdout, done.stdout
 
 
 def test_cli_without_checkpoint_names_the_missing_teacher(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

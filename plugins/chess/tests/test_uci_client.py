@@ -11,9 +11,9 @@ Maia-1900: it skips without it, and fails instead when
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import chess
 import chess.engine
@@ -24,8 +24,8 @@ from conceptlab_chess.referee import TimeControl, engine_command, play_clock_mat
 from conceptlab_chess.stockfish import open_stockfish
 from test_stockfish import needs_stockfish
 
-ROOT = Path(__file__).resolve().parents[3]
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("framework", "plugins/chess"))}
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+"""The engine process imports what the tests import (this checkout's framework and plugins)."""
 MATE_IN_ONE = "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1"
 
 
@@ -61,6 +61,7 @@ def test_analysis_yields_info_at_least_once_a_second(engine: chess.engine.Simple
                 seen.append(info)
             if len(seen) == 4:
                 break
+    assert len(seen) == 4, "the analysis ended without info lines (did the network load?)"
     gaps = [b - a for a, b in zip([started, *arrivals], arrivals)]
     assert max(gaps) < 1.5, f"info arrived {gaps} s apart; UCI GUIs expect one about every second"
     for info in seen:
@@ -153,6 +154,7 @@ def maia_engine() -> Iterator[chess.engine.SimpleEngine]:
 
 
 def test_an_lc0_network_over_uci(maia_engine: chess.engine.SimpleEngine) -> None:
+    assert maia_engine.id["name"] == "conceptlab lc0"
     assert maia_engine.options["WeightsFile"].default == "maia-1900"
     info = maia_engine.analyse(chess.Board(MATE_IN_ONE), chess.engine.Limit(nodes=64))
     assert info["score"].relative == chess.engine.Mate(1)
