@@ -3,7 +3,8 @@
 The engine runs in its own process with the shipped teacher and few
 simulations. A short match under a clock against Stockfish checks that it
 neither forfeits on time nor sends an illegal move (the 20-game match is
-``python -m conceptlab_chess.referee``, see docs/chess.md). The lc0 test needs
+``python -m conceptlab_chess.referee``, see docs/chess.md); scripted engines
+check that the referee forfeits a slow, illegal or null move. The lc0 test needs
 Maia-1900: it skips without it, and fails instead when
 ``CONCEPTLAB_REQUIRE_MAIA=1``.
 """
@@ -20,7 +21,7 @@ import chess.engine
 import pytest
 
 from conceptlab_chess.openings import opening_set
-from conceptlab_chess.referee import TimeControl, engine_command, play_clock_match
+from conceptlab_chess.referee import TimeControl, engine_command, play_clock_game, play_clock_match
 from conceptlab_chess.stockfish import open_stockfish
 from test_stockfish import needs_stockfish
 
@@ -162,3 +163,50 @@ def test_an_lc0_network_over_uci(maia_engine: chess.engine.SimpleEngine) -> None
     played = maia_engine.play(board, chess.engine.Limit(nodes=32))
     assert played.move in board.legal_moves
 
+
+
+FAKE_ENGINE = """
+import sys, time
+import chess
+mode, board = sys.argv[1], chess.Board()
+for line in sys.stdin:
+    words = line.split()
+    if not words:
+        continue
+    if words[0] == "uci":
+        print("id name fake", flush=True)
+        print("uciok", flush=True)
+    elif words[0] == "isready":
+        print("readyok", flush=True)
+    elif words[0] == "position":
+        board = chess.Board() if words[1] == "startpos" else chess.Board(" ".join(words[2:8]))
+        for move in words[words.index("moves") + 1:] if "moves" in words else []:
+            board.push_uci(move)
+    elif words[0] == "go":
+        if mode == "slow":
+            time.sleep(1.5)
+        legal = sorted(move.uci() for move in board.legal_moves)
+        print("bestmove " + {"illegal": "e1e8", "null": "0000"}.get(mode, legal[0]), flush=True)
+    elif words[0] == "quit":
+        break
+"""
+
+
+@pytest.mark.parametrize("mode, forfeit", [
+    ("slow", "time ("), ("illegal", "illegal move or protocol error"), ("null", "null move"),
+])
+def test_the_referee_forfeits_a_slow_illegal_or_null_move(mode: str, forfeit: str) -> None:
+    opening = opening_set("eco")[0]
+    faulty = chess.engine.SimpleEngine.popen_uci([sys.executable, "-c", FAKE_ENGINE, mode], env=ENV)
+    good = chess.engine.SimpleEngine.popen_uci([sys.executable, "-c", FAKE_ENGINE, "good"], env=ENV)
+    faulty_is_white = opening.board().turn == chess.WHITE  # the faulty engine moves first
+    names = ("faulty", "good") if faulty_is_white else ("good", "faulty")
+    try:
+        pair = (faulty, good) if faulty_is_white else (good, faulty)
+        record = play_clock_game(*pair, names, opening, TimeControl(1.0, 0.0))
+    finally:
+        faulty.quit()
+        good.quit()
+    assert record.termination == "forfeit" and record.result == ("0-1" if faulty_is_white else "1-0")
+    assert record.forfeit is not None and record.forfeit.startswith(f"faulty: {forfeit}")
+    assert record.moves == tuple(m.uci() for m in opening.moves())
