@@ -24,7 +24,6 @@ import numpy as np
 
 from conceptlab.errors import CheckpointError, ConceptlabError, ParamsError
 
-from conceptlab_chess.agent import load_agent
 from conceptlab_chess.openings import opening_set
 from conceptlab_chess.players import Player, PolicyPlayer, SearchPlayer, registry_search_factory
 
@@ -37,17 +36,20 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "teacher.pt"
 """The shipped teacher network, used when no ``--checkpoint`` is given."""
 
 
-def _agent(path: str | None, agent: str = "az-chess", weights: str | None = None) -> TorchAgent[Any]:
+def _agent(path: str | None, agent: str = "az-chess", weights: str | None = None,
+           domain_params: dict[str, Any] | None = None) -> TorchAgent[Any]:
     """The agent a command plays with: ``az-chess`` from a checkpoint (the shipped teacher by
     default), or ``lc0`` from a weights file or named network (then ``path`` is an optional
-    fine-tuned checkpoint of it)."""
+    fine-tuned checkpoint of it); its chess domain takes ``domain_params``."""
+    from conceptlab_chess.agent import load_agent
+
     if agent == "lc0":
         from conceptlab_chess.domain import ChessDomain
         from conceptlab_chess.lc0.agent import Lc0Agent
 
         if not weights:
             raise ParamsError("--agent lc0 needs --weights PATH (an lc0 .pb/.pb.gz file) or a named network (maia-1900)")
-        lc0 = Lc0Agent(ChessDomain(), Lc0Agent.Params(weights=weights))
+        lc0 = Lc0Agent(ChessDomain(ChessDomain.Params.model_validate(domain_params or {})), Lc0Agent.Params(weights=weights))
         if path is not None:
             lc0.load(path)
         return lc0
@@ -63,27 +65,54 @@ def _agent(path: str | None, agent: str = "az-chess", weights: str | None = None
                 "--checkpoint DIR/checkpoints/step-NNNN.pt"
             )
         path = str(DEFAULT_CHECKPOINT)
-    return load_agent(path)
+    return load_agent(path, domain_params)
 
 
-def _player(agent: TorchAgent[Any], simulations: int, search: str, seed: int) -> Player:
+def _player(agent: TorchAgent[Any], simulations: int, search: str, seed: int, increment: int = 64) -> Player:
     if simulations <= 0:
         return PolicyPlayer(agent.domain, agent)  # type: ignore[arg-type]
     factory = registry_search_factory(agent.domain, search)  # type: ignore[arg-type]
-    return SearchPlayer(agent.domain, agent, factory, simulations, np.random.default_rng(seed))  # type: ignore[arg-type]
+    return SearchPlayer(agent.domain, agent, factory, simulations, np.random.default_rng(seed),  # type: ignore[arg-type]
+                        increment=increment)
 
 
 def _uci(args: argparse.Namespace) -> int:
-    import torch
-
+    """Answer UCI at once; torch and the network load at the first ``isready`` or ``go``."""
     from conceptlab_chess.uci import UciEngine
 
-    torch.set_num_threads(args.threads)
-    agent = _agent(args.checkpoint, args.agent, args.weights)
-    engine = UciEngine(
-        agent.domain, _player(agent, args.simulations, args.search, args.seed),  # type: ignore[arg-type]
-        default_simulations=max(args.simulations, 1), output=sys.stdout,
-    )
+    if args.agent == "lc0":
+        if not args.weights:
+            raise ParamsError("--agent lc0 needs --weights PATH (an lc0 .pb/.pb.gz file) or a named network (maia-1900)")
+        if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+            raise CheckpointError(f"checkpoint not found: {args.checkpoint!r}")
+        from conceptlab_chess.lc0.named import resolve
+
+        resolve(args.weights)  # a missing file or an unfetched network fails here, without torch
+        weights = args.weights
+    else:
+        if args.weights is not None:
+            raise ParamsError("--weights is for --agent lc0; az-chess reads --checkpoint")
+        if args.checkpoint is None and not DEFAULT_CHECKPOINT.is_file():
+            _agent(None)  # names the missing teacher and how to make one
+        weights = args.checkpoint or str(DEFAULT_CHECKPOINT)
+        if not Path(weights).is_file():
+            raise CheckpointError(f"checkpoint not found: {weights!r}")
+
+    def load(weights: str) -> tuple[Any, Player]:
+        # a claimable draw ends no game until a player claims it, and a GUI may ask for a move there
+        if args.agent == "lc0":
+            agent = _agent(args.checkpoint, "lc0", weights, {"claim_draw": False})
+        else:
+            agent = _agent(weights, "az-chess", None, {"claim_draw": False})
+        return agent.domain, _player(agent, args.simulations, args.search, args.seed, increment=16)
+
+    def set_threads(threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    engine = UciEngine(load, weights=weights, default_simulations=max(args.simulations, 1), threads=args.threads,
+                       set_threads=set_threads, name=f"conceptlab {args.agent}", output=sys.stdout)
     engine.run(sys.stdin)
     return 0
 

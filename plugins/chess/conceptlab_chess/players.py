@@ -6,22 +6,25 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from conceptlab.errors import ComponentError, InvalidStateError
 from conceptlab.interfaces import Agent, Search
-from conceptlab.values import Action
+from conceptlab.values import Action, SearchResult
 
 from conceptlab_chess.domain import ChessDomain
 from conceptlab_chess.state import ChessState
 
-__all__ = ["Decision", "Player", "PolicyPlayer", "SearchPlayer", "registry_search_factory"]
+__all__ = ["Decision", "Player", "PolicyPlayer", "Progress", "SearchPlayer", "registry_search_factory"]
 
 SearchFactory = Callable[[int], Search[ChessState]]
 """Simulations -> a search configured for that many."""
+
+Progress = Callable[[SearchResult[ChessState]], bool]
+"""Called with the search so far after each step of simulations; ``True`` ends the search."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Decision:
     principal_variation: tuple[Action, ...]
     simulations: int
     """Simulations behind the decision (root visits, reused ones included); 0 without search."""
+    search: SearchResult[ChessState] | None = field(default=None, compare=False, repr=False)
+    """The search's last result (its tree included), when a search chose the move."""
 
 
 class Player(ABC):
@@ -47,6 +52,7 @@ class Player(ABC):
         *,
         deadline: float | None = None,
         stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> Decision:
         """The move to play in the non-terminal ``state``.
 
@@ -55,6 +61,8 @@ class Player(ABC):
             simulations: Search budget (the player's default when ``None``).
             deadline: ``time.perf_counter()`` value by which to answer, if any.
             stop: When set, answer as soon as possible with what is known.
+            progress: A player that searches calls it after each step of
+                simulations; when it returns ``True`` the search ends there.
         """
 
 
@@ -77,6 +85,7 @@ class PolicyPlayer(Player):
         *,
         deadline: float | None = None,
         stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> Decision:
         _require_moves(self.domain, state)
         evaluation = self.agent.evaluate([state])
@@ -89,15 +98,18 @@ class SearchPlayer(Player):
 
     The search grows in steps of ``increment`` simulations, reusing its tree
     (``run(..., tree=result.tree)`` with a larger budget), and stops early at
-    the deadline or when ``stop`` is set.
+    the deadline, when ``stop`` is set or when ``progress`` says so. Steps are
+    fixed, so a search bounded by simulations alone is reproducible; with a
+    deadline, a step is shortened to what the measured rate allows before it,
+    and a position with one legal move is answered after the first step.
 
     Args:
         domain: The chess domain.
         agent: Priors and values for the search.
-        make_search: Builds a search for a number of simulations (cached per number).
+        make_search: Builds a search for a number of simulations.
         simulations: Simulations per move when a call does not say.
         rng: The only source of randomness of the searches.
-        increment: Simulations between checks of the deadline and the stop flag.
+        increment: Simulations between checks of the deadline, the stop flag and ``progress``.
     """
 
     def __init__(
@@ -119,6 +131,8 @@ class SearchPlayer(Player):
 
     def _search(self, simulations: int) -> Search[ChessState]:
         if simulations not in self._searches:
+            if len(self._searches) >= 256:  # deadlines make odd budgets; keep the cache small
+                self._searches.clear()
             self._searches[simulations] = self.make_search(simulations)
         return self._searches[simulations]
 
@@ -129,22 +143,31 @@ class SearchPlayer(Player):
         *,
         deadline: float | None = None,
         stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> Decision:
         _require_moves(self.domain, state)
         budget = max(1, int(simulations or self.simulations))
-        total, tree = 0, None
+        total, tree, rate = 0, None, 0.0
+        first_step = min(self.increment, 8) if deadline is not None else self.increment
         while True:
-            total = min(budget, total + self.increment)
-            result = self._search(total).run(state, self.agent, self.rng, tree=tree)
+            step = min(first_step if tree is None else self.increment, budget - total)
+            if deadline is not None and rate > 0:
+                step = max(1, min(step, int(rate * (deadline - time.perf_counter()))))
+            started = time.perf_counter()
+            result = self._search(total + step).run(state, self.agent, self.rng, tree=tree)
             tree = result.tree
+            total = int(np.sum(result.visit_counts))
+            rate = step / max(time.perf_counter() - started, 1e-6)
             if total >= budget or (stop is not None and stop.is_set()):
                 break
-            if deadline is not None and time.perf_counter() >= deadline:
+            if progress is not None and progress(result):
+                break
+            if deadline is not None and (time.perf_counter() >= deadline or len(result.actions) == 1):
                 break
         return Decision(
             int(result.chosen_action), float(result.root_value),
             tuple(int(a) for a in result.principal_variation) or (int(result.chosen_action),),
-            int(np.sum(result.visit_counts)),
+            total, result,
         )
 
 
