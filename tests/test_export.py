@@ -110,6 +110,12 @@ def test_the_stage_writes_text_files_that_match_the_json_puzzles(exporting_run) 
                 in (folder / "phase2.txt").read_text()
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["stages"]["export"]["figures"]["puzzle_files"] == 4 * len(index["concepts"])
+    skipped = manifest["stages"]["export"]["figures"]["positions_skipped_as_used"]
+    assert skipped == index["positions_skipped_as_used"] and skipped > 0  # the concepts rank alike
+    assert index["domain"] == "tictactoe" and index["domain_params"] == domain.params.model_dump(mode="json")
+    states = [p["state"] for e in index["concepts"] for ph in ("phase1", "phase3")
+              for p in json.loads((run / "export" / "puzzles" / e["id"] / f"{ph}.json").read_text())]
+    assert len(states) == len(set(states)) == manifest["stages"]["export"]["figures"]["puzzles"]
     assert len(load_puzzle_set(run / "export" / "puzzles", domain).concepts) == len(index["concepts"])
 
 
