@@ -158,3 +158,26 @@ def test_a_set_without_params_keeps_its_fingerprint(tmp_path: Path) -> None:
     del index["domain_params"]  # as written before params were recorded
     (root / "index.json").write_text(json.dumps(index))
     assert load_puzzle_set(root).fingerprint() == plain.fingerprint()
+
+
+@pytest.mark.slow
+def test_a_real_connect_four_export_opens_in_the_study_with_no_position_twice(tmp_path: Path) -> None:
+    pytest.importorskip("pyspiel")
+    from conceptlab.pipeline import run_pipeline
+    from conceptlab.spec import STAGES, load_spec
+    from test_export import _AcceptAll
+
+    registry = get_registry(extra_plugins=[("accept", _AcceptAll())])
+    spec = load_spec(Path(__file__).resolve().parents[1] / "specs" / "connect_four-tiny.toml",
+                     ["teachability.name=accept-all", "novelty.name=accept-all", "teachability.params={}"])
+    run = tmp_path / "c4"
+    run_pipeline(spec, run, registry=registry, progress=False, stages=[s for s in STAGES if s != "probe"])
+    puzzles = run / "export" / "puzzles"
+    index = json.loads((puzzles / "index.json").read_text())
+    assert index["domain"] == "openspiel" and index["domain_params"]["game"] == "connect_four"
+
+    store, domain = open_study(str(puzzles), str(tmp_path / "c4.db"), registry)
+    keys = [domain.position_key(domain.from_text(p.puzzle.state)) for p in store.puzzles()]
+    assert len(keys) == len(set(keys)) == 2 * spec.stages.export.puzzles_per_phase * len(index["concepts"])
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["stages"]["export"]["figures"]["positions_skipped_as_used"] == index["positions_skipped_as_used"]
