@@ -199,12 +199,15 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
     ]
     solved = ctx.units("solutions", _solve_unit, payloads, desc="puzzle solutions")
 
-    index = []
+    index, unplaced = [], []
     for record in chosen:
         cid = record["id"]
         puzzles = [p for (c, _), p in zip(flat, solved, strict=True) if c == cid]
         first = len(allocation.puzzles[cid][0])
         phases = {"phase1": puzzles[:first], "phase3": puzzles[first:]}
+        if not phases["phase1"] or not phases["phase3"]:
+            unplaced.append(cid)  # the pool ran out before this concept had a puzzle in each phase
+            continue
         for phase, items in phases.items():
             ctx.write_json(f"puzzles/{cid}/{phase}.json", items)
         text_files = puzzle_text_files(domain, cid, phases)
@@ -230,6 +233,7 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
         "domain": ctx.spec.domain.name,
         "domain_params": domain.params.model_dump(mode="json"),
         "positions_skipped_as_used": allocation.skipped,
+        "concepts_without_positions": unplaced,
         "concepts": index,
     })
     return {
@@ -238,4 +242,5 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
         "puzzles": sum(i["phase1"] + i["phase3"] for i in index),
         "puzzle_files": sum(len(i["files"]) for i in index),
         "positions_skipped_as_used": allocation.skipped,
+        "concepts_without_positions": len(unplaced),
     }
