@@ -140,7 +140,7 @@ class BodyLimit:
         if declared is not None:
             size = declared.decode("latin-1").strip()
             if not size.isdigit() or int(size) > self.limit:
-                await self._refuse(send, f"{size[:20]!r} bytes" if not size.isdigit() else f"{size} bytes")
+                await self._refuse(send, f"{size} bytes" if size.isdigit() else f"{size[:20]!r} bytes")
                 return
         buffered, total, more = [], 0, True
         while more:
@@ -246,12 +246,12 @@ class _Study:
         if puzzle.id not in progress.answers and puzzle.phase != progress.phase:
             # before the move is read: its errors quote the position, which this phase must not show
             raise self.store.refuse_phase(puzzle, progress, "answer")
+        # the participant sees this puzzle's position now (or did), so the domain's message may quote it
         state = self.domain.from_text(puzzle.puzzle.state)
         try:
             action = self.domain.action_from_text(state, request.move)
         except InvalidActionError as exc:
             raise IllegalMoveError(f"move {request.move!r} refused for puzzle {puzzle.id}: {exc}") from None
-        # the participant sees this puzzle's position now (or did), so the domain's message may quote it
         if action not in self.domain.legal_actions(state):
             raise IllegalMoveError(f"move {request.move!r} is not legal in puzzle {puzzle.id}")
         move = self.domain.action_to_text(state, action)
