@@ -110,6 +110,12 @@ def test_the_stage_writes_text_files_that_match_the_json_puzzles(exporting_run) 
                 in (folder / "phase2.txt").read_text()
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["stages"]["export"]["figures"]["puzzle_files"] == 4 * len(index["concepts"])
+    skipped = manifest["stages"]["export"]["figures"]["positions_skipped_as_used"]
+    assert skipped == index["positions_skipped_as_used"] and skipped > 0  # the concepts rank alike
+    assert index["domain"] == "tictactoe" and index["domain_params"] == domain.params.model_dump(mode="json")
+    states = [p["state"] for e in index["concepts"] for ph in ("phase1", "phase3")
+              for p in json.loads((run / "export" / "puzzles" / e["id"] / f"{ph}.json").read_text())]
+    assert len(states) == len(set(states)) == manifest["stages"]["export"]["figures"]["puzzles"]
     assert len(load_puzzle_set(run / "export" / "puzzles", domain).concepts) == len(index["concepts"])
 
 
@@ -127,3 +133,22 @@ def test_the_report_shows_every_exported_card_with_its_numbers(exporting_run) ->
     assert "This run has no known-concept validation" in page and "This run has no probing results" in page
     for external in ("<script src", "<link", "http://", "https://", "@import", "url("):
         assert external not in page
+
+
+@pytest.mark.slow
+def test_concepts_the_pool_cannot_place_are_listed_not_exported(tmp_path: Path) -> None:
+    registry = get_registry(extra_plugins=[("accept", _AcceptAll())])
+    spec = load_spec(TINY, ["teachability.name=accept-all", "novelty.name=accept-all", "teachability.params={}",
+                            "stages.collect.pool_size=3"])
+    run = tmp_path / "small-pool"
+    run_pipeline(spec, run, registry=registry, progress=False, stages=[s for s in STAGES if s != "probe"])
+    index = json.loads((run / "export" / "puzzles" / "index.json").read_text())
+    figures = json.loads((run / "manifest.json").read_text())["stages"]["export"]["figures"]
+    placed = [e["id"] for e in index["concepts"]]
+    unplaced = index["concepts_without_positions"]
+    assert unplaced and figures["concepts_without_positions"] == len(unplaced)
+    assert not set(placed) & set(unplaced)
+    assert sorted(placed) == sorted(p.stem for p in (run / "export" / "cards").glob("*.json"))
+    assert len(placed) + len(unplaced) == len(json.loads((run / "teach" / "summary.json").read_text()))
+    assert all(e["phase1"] >= 1 and e["phase3"] >= 1 for e in index["concepts"])
+    assert figures["puzzles"] <= 3 and not any((run / "export" / "puzzles" / cid).exists() for cid in unplaced)

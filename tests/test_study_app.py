@@ -252,7 +252,9 @@ def test_cli_create_links_and_scores(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "domain 'tictactoe', 1 concepts, 1 controls, 8 puzzles" in out
     links = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("participant")]
     assert len(links) == 2 and all(link.startswith("http://127.0.0.1:8000/p/") for link in links)
-    assert len(run("study", "links", "--db", db).splitlines()) == 2
+    listed = run("study", "links", "--db", db)  # tokens are stored hashed: participants, not links
+    assert [line.split(":")[0] for line in listed.splitlines()[:2]] == ["participant 1  gm", "participant 2  gm"]
+    assert "/p/" not in listed and "shown once" in listed
     run("study", "links", "--db", db, "--participants", "1", "--base-url", "https://study.example/")
     assert len(StudyStore.open(db).participants()) == 3
     out = run("study", "scores", "--db", db, "--csv", str(tmp_path / "scores.csv"))

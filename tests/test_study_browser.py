@@ -108,7 +108,18 @@ def test_a_participant_clicks_through_three_phases(served: tuple[str, StudyStore
             admin.goto(f"{base}/admin?token={ADMIN}")
             sync_api.expect(admin.locator("#participants tr")).to_have_count(2)
             sync_api.expect(admin.locator("#participants")).to_contain_text("2/2")
+            # a new link is shown once, in the page that made it (the study keeps only its hash)
+            admin.fill("#label", "walk-in")
+            admin.click("#add button")
+            sync_api.expect(admin.locator("#new-link-list li")).to_have_count(1)
+            sync_api.expect(admin.locator("#participants tr")).to_have_count(3)
+            made = admin.locator("#new-link-list li code").inner_text()
+            assert made.startswith(f"{base}/p/") and made.removeprefix(f"{base}/p/") not in \
+                admin.locator("#participants").inner_text()
+            newcomer = browser.new_page()
+            newcomer.goto(made)
+            sync_api.expect(newcomer.locator("#progress")).to_have_text("Phase 1 of 3 - position 1 of 2")
         finally:
             browser.close()
-    assert store.counts() == {"participants": 1, "answers": 4, "reviews": 2}
+    assert store.counts() == {"participants": 2, "answers": 4, "reviews": 2}
     assert sorted(a.move for a in store.answers() if store.puzzle(a.puzzle_id).phase == 1) == sorted(chosen)

@@ -20,6 +20,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from conceptlab.study import ConceptPuzzles, Puzzle, PuzzleSet, StudyStore, load_puzzle_set, write_puzzle_set  # noqa: E402
 from conceptlab.study.app import create_app  # noqa: E402
+from conceptlab.study.store import token_hash  # noqa: E402
 from conceptlab.testing.harness import free_port, serve_app  # noqa: E402
 from conceptlab.testing.tictactoe import TicTacToe, winner  # noqa: E402
 
@@ -94,14 +95,14 @@ def test_fifty_concurrent_participants_each_answer_stored_once(server: tuple[str
         assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == PARTICIPANTS * sum(per_phase.values())
         assert conn.execute("SELECT COUNT(*) FROM reviews").fetchone()[0] == PARTICIPANTS * per_phase[1]
         stored = {
-            (token, puzzle): move
-            for token, puzzle, move in conn.execute(
-                "SELECT p.token, a.puzzle_id, a.move FROM answers a JOIN participants p ON p.id = a.participant_id"
+            (hashed, puzzle): move
+            for hashed, puzzle, move in conn.execute(
+                "SELECT p.token_sha256, a.puzzle_id, a.move FROM answers a JOIN participants p ON p.id = a.participant_id"
             )
         }
     finally:
         conn.close()
-    sent = {(token, puzzle): move for token, (moves, _) in zip(tokens, results, strict=True)
+    sent = {(token_hash(token), puzzle): move for token, (moves, _) in zip(tokens, results, strict=True)
             for puzzle, move in moves.items()}
     assert stored == sent
     latencies = sorted(x for _, lat in results for x in lat)

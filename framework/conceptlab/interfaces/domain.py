@@ -98,6 +98,16 @@ class Domain(Component, Generic[S]):
     def action_from_text(self, state: S, text: str) -> Action:
         """Parse ``action_to_text``'s form; raises ``InvalidActionError`` on bad input."""
 
+    def position_key(self, state: S) -> str:
+        """The identity of ``state``'s position: two states with one key are the same puzzle.
+
+        The export stage gives each position to one concept and one phase only, and
+        the study refuses a puzzle set holding a position twice, both by this key.
+        The default is ``to_text``; domains whose text form carries more than the
+        position (chess: the moves that led to it) override it.
+        """
+        return self.to_text(state)
+
     def puzzle_files(self, label: str, puzzles: Sequence[Puzzle], solutions: bool) -> dict[str, str]:
         """Puzzles in the game's own text forms, for use outside the study app.
 

@@ -3,8 +3,10 @@
 For each concept that passed both filters (and, with ``include_failed``, every
 assessed concept, marked as a control), a card with the vector, its provenance,
 every filter number, its prototypes and the agent's chosen and rejected lines;
-and puzzle sets for phase 1 and phase 3 (distinct positions) with the solutions
-shown in phase 2: the final agent's searched move and line.
+and puzzle sets for phase 1 and phase 3 with the solutions shown in phase 2: the
+final agent's searched move and line. Each pool position is a puzzle of one concept
+and one phase at most (:func:`allocate_positions`), so that phase 2 never shows the
+answer to a puzzle of phase 3.
 
 Artifacts: ``cards/<concept>.json``, ``puzzles/<concept>/phase1.json``,
 ``puzzles/<concept>/phase3.json``, ``puzzles/index.json``, and the same puzzles in
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +35,7 @@ from conceptlab.stages.common import checkpoint_series, load_activations
 from conceptlab.stages.mine import concept_from_record, load_candidates
 from conceptlab.values import Puzzle
 
-__all__ = ["puzzle_text_files", "run_export"]
+__all__ = ["Allocation", "allocate_positions", "puzzle_text_files", "run_export"]
 
 PUZZLE_FILES: tuple[tuple[str, str, bool], ...] = (
     ("phase1", "phase1", False),
@@ -43,6 +46,62 @@ PUZZLE_FILES: tuple[tuple[str, str, bool], ...] = (
 """(file stem, puzzles of phase, with solutions) of the text puzzle files of each concept."""
 
 _EXTENSION = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Which pool positions became whose puzzles (:func:`allocate_positions`)."""
+
+    puzzles: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]
+    """Concept id -> (phase-1 pool indices, phase-3 pool indices), each best-ranked first."""
+    skipped: int
+    """Candidates passed over because their position was already another puzzle."""
+
+
+def allocate_positions(
+    rankings: Mapping[str, Sequence[int]],
+    keys: Sequence[str],
+    per_phase: int,
+    rng: np.random.Generator,
+) -> Allocation:
+    """Give each concept up to ``2 * per_phase`` pool positions, no position twice.
+
+    Concepts take turns, one position per turn, in an order drawn from ``rng``
+    afresh each round; a concept takes its best-ranked candidate whose position
+    (``keys[i]``, the domain's ``position_key``) no puzzle holds yet. A concept's
+    first ``per_phase`` picks are its phase-1 puzzles, the next ones its phase-3
+    puzzles; when the pool runs out, a concept's picks are split as evenly as
+    they allow, phase 1 first.
+
+    Args:
+        rankings: concept id -> pool indices, the concept's best candidate first.
+        keys: the position key of each pool index.
+        per_phase: puzzles per concept and phase.
+        rng: draws the turn order.
+    """
+    picks: dict[str, list[int]] = {cid: [] for cid in rankings}
+    cursor = dict.fromkeys(rankings, 0)
+    used: set[str] = set()
+    skipped = 0
+    concepts = list(rankings)
+    for _ in range(2 * per_phase):
+        for turn in rng.permutation(len(concepts)):
+            cid = concepts[int(turn)]
+            ranking = rankings[cid]
+            while cursor[cid] < len(ranking):
+                index = int(ranking[cursor[cid]])
+                cursor[cid] += 1
+                if keys[index] in used:
+                    skipped += 1
+                    continue
+                used.add(keys[index])
+                picks[cid].append(index)
+                break
+    puzzles = {}
+    for cid, chosen in picks.items():
+        first = min(per_phase, (len(chosen) + 1) // 2)
+        puzzles[cid] = (tuple(chosen[:first]), tuple(chosen[first:]))
+    return Allocation(puzzles, skipped)
 
 
 def _solve_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,12 +182,16 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
     final = checkpoint_series(ctx)[-1].path
     k = cfg.puzzles_per_phase
 
-    puzzle_states: dict[str, list[str]] = {}
+    rankings: dict[str, list[int]] = {}
     for record in chosen:
         concept = concept_from_record(record, ctx.spec.name)
         acts = load_activations(ctx.run.path / "collect" / "pool_acts", concept.layer)
-        order = np.argsort(-concept.presence(acts), kind="stable")
-        puzzle_states[concept.id] = [pool[i] for i in order[: 2 * k]]
+        rankings[concept.id] = [int(i) for i in np.argsort(-concept.presence(acts), kind="stable")]
+    keys = [domain.position_key(domain.from_text(text)) for text in pool]
+    allocation = allocate_positions(rankings, keys, k, ctx.rng("export", "allocation"))
+    puzzle_states = {
+        cid: [pool[i] for i in (*phase1, *phase3)] for cid, (phase1, phase3) in allocation.puzzles.items()
+    }
     flat = [(cid, s) for cid, states in puzzle_states.items() for s in states]
     payloads = [
         {"spec": ctx.run.spec_data, "checkpoint": final, "state": s, "seed": ctx.seed("solve", cid, s)}
@@ -136,11 +199,15 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
     ]
     solved = ctx.units("solutions", _solve_unit, payloads, desc="puzzle solutions")
 
-    index = []
+    index, unplaced = [], []
     for record in chosen:
         cid = record["id"]
         puzzles = [p for (c, _), p in zip(flat, solved, strict=True) if c == cid]
-        phases = {"phase1": puzzles[:k], "phase3": puzzles[k: 2 * k]}
+        first = len(allocation.puzzles[cid][0])
+        phases = {"phase1": puzzles[:first], "phase3": puzzles[first:]}
+        if not phases["phase1"] or not phases["phase3"]:
+            unplaced.append(cid)  # the pool ran out before this concept had a puzzle in each phase
+            continue
         for phase, items in phases.items():
             ctx.write_json(f"puzzles/{cid}/{phase}.json", items)
         text_files = puzzle_text_files(domain, cid, phases)
@@ -162,10 +229,18 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
         ctx.write_json(f"cards/{cid}.json", card)
         index.append({"id": cid, "control": card["control"], "phase1": len(phases["phase1"]),
                       "phase3": len(phases["phase3"]), "files": sorted(text_files)})
-    ctx.write_json("puzzles/index.json", {"domain": ctx.spec.domain.name, "concepts": index})
+    ctx.write_json("puzzles/index.json", {
+        "domain": ctx.spec.domain.name,
+        "domain_params": domain.params.model_dump(mode="json"),
+        "positions_skipped_as_used": allocation.skipped,
+        "concepts_without_positions": unplaced,
+        "concepts": index,
+    })
     return {
         "concepts_exported": sum(1 for i in index if not i["control"]),
         "controls_exported": sum(1 for i in index if i["control"]),
-        "puzzles": 2 * k * len(index),
+        "puzzles": sum(i["phase1"] + i["phase3"] for i in index),
         "puzzle_files": sum(len(i["files"]) for i in index),
+        "positions_skipped_as_used": allocation.skipped,
+        "concepts_without_positions": len(unplaced),
     }

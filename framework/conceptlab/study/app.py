@@ -8,7 +8,13 @@ browser follows: the admin page and the CSV downloads).
 
 Every error is JSON ``{"error": <message>, "kind": <error class>}``. Moves are
 checked against the domain's legal moves on the server; the domain is built
-from the study's stored domain name, so the app never names a game.
+from the study's stored domain name and params, so the app never names a game.
+
+Request bodies larger than :data:`MAX_BODY_BYTES` are refused with 413 before
+they are read whole (:class:`BodyLimit`), on every route, before any token is
+looked at; validation messages quote at most :data:`MAX_QUOTED_CHARS` of an
+input. No error about a puzzle of a phase the participant has not reached
+quotes its position.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,11 +30,30 @@ from pydantic import BaseModel, ConfigDict, Field
 from conceptlab.errors import InvalidActionError
 from conceptlab.interfaces.domain import Domain
 from conceptlab.study import pages
-from conceptlab.study.errors import AdminAuthError, IllegalMoveError, PhaseClosedError, StudyError
+from conceptlab.study.errors import (
+    AdminAuthError,
+    IllegalMoveError,
+    PhaseClosedError,
+    RequestTooLargeError,
+    StudyError,
+)
 from conceptlab.study.scoring import answers_csv, score_study, scores_csv, summary_json
 from conceptlab.study.store import FINISHED, Progress, StoredPuzzle, StudyStore
 
-__all__ = ["AnswerRequest", "ParticipantsRequest", "ReviewRequest", "create_app"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_QUOTED_CHARS",
+    "AnswerRequest",
+    "BodyLimit",
+    "ParticipantsRequest",
+    "ReviewRequest",
+    "create_app",
+]
+
+MAX_BODY_BYTES = 4096
+"""The largest request body the app reads; the largest valid one is a few hundred bytes."""
+MAX_QUOTED_CHARS = 80
+"""How much of a bad input an error message quotes."""
 
 AuthHeader = Annotated[str | None, Header()]
 """An optional request header carrying the admin token."""
@@ -78,6 +103,62 @@ class ParticipantsRequest(BaseModel):
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
     return JSONResponse({"error": message, "kind": kind}, status_code=status)
+
+
+def _quoted(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_QUOTED_CHARS else f"{text[:MAX_QUOTED_CHARS]}... ({len(text)} characters)"
+
+
+class BodyLimit:
+    """ASGI middleware: answer 413 to a request whose body exceeds ``limit`` bytes, unread.
+
+    A declared ``Content-Length`` over the limit is refused before any of the body
+    is read; a body without one (chunked) is read up to the limit and refused as
+    soon as it passes it. Bodies within the limit are handed on unchanged.
+    """
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def _refuse(self, send: Any, what: str) -> None:
+        error = RequestTooLargeError(f"request body of {what} refused: the limit is {self.limit} bytes")
+        response = _error(error.status, str(error), type(error).__name__)
+        response.headers["Connection"] = "close"
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None:
+            size = declared.decode("latin-1").strip()
+            if not size.isdigit() or int(size) > self.limit:
+                await self._refuse(send, f"{size} bytes" if size.isdigit() else f"{size[:20]!r} bytes")
+                return
+        buffered, total, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                buffered.append(message)
+                break
+            total += len(message.get("body", b""))
+            if total > self.limit:
+                await self._refuse(send, f"more than {self.limit} bytes")
+                return
+            buffered.append(message)
+            more = bool(message.get("more_body", False))
+
+        async def replay() -> Any:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
 
 
 class _Study:
@@ -159,8 +240,13 @@ class _Study:
         return puzzle
 
     def answer(self, token: str, request: AnswerRequest) -> tuple[bool, dict[str, Any]]:
-        self.store.participant(token)
+        participant = self.store.participant(token)
         puzzle = self.store.puzzle(request.puzzle_id)
+        progress = self.store.progress(participant)
+        if puzzle.id not in progress.answers and puzzle.phase != progress.phase:
+            # before the move is read: its errors quote the position, which this phase must not show
+            raise self.store.refuse_phase(puzzle, progress, "answer")
+        # the participant sees this puzzle's position now (or did), so the domain's message may quote it
         state = self.domain.from_text(puzzle.puzzle.state)
         try:
             action = self.domain.action_from_text(state, request.move)
@@ -181,6 +267,7 @@ def create_app(store: StudyStore, domain: Domain[Any], admin_token: str) -> Fast
     study = _Study(store, domain, admin_token)
     app = FastAPI(title="conceptlab study", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.study = study
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -196,8 +283,8 @@ def create_app(store: StudyStore, domain: Domain[Any], admin_token: str) -> Fast
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')} (got {e.get('input')!r})"
-            for e in exc.errors()
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')} (got {_quoted(e.get('input'))})"
+            for e in exc.errors()[:5]
         )
         return _error(422, f"invalid request: {problems}", "RequestValidationError")
 
@@ -250,40 +337,33 @@ def create_app(store: StudyStore, domain: Domain[Any], admin_token: str) -> Fast
         return JSONResponse(body, status_code=201 if stored else 200)
 
     # -- admin API -------------------------------------------------------------------
-    def admin(authorization: str | None, x_admin_token: str | None, token: str | None) -> None:
+    def admin(authorization: AuthHeader = None, x_admin_token: AuthHeader = None,
+              token: TokenQuery = None) -> None:
+        # a dependency: checked before the request body is validated
         study.check_admin(authorization, x_admin_token, token)
 
-    @app.get("/api/admin/summary")
-    def summary(authorization: AuthHeader = None, x_admin_token: AuthHeader = None,
-                token: TokenQuery = None) -> dict[str, Any]:
-        admin(authorization, x_admin_token, token)
+    guarded = [Depends(admin)]
+
+    @app.get("/api/admin/summary", dependencies=guarded)
+    def summary() -> dict[str, Any]:
         data = summary_json(score_study(study.store))
-        links = {p.id: f"/p/{p.token}" for p in study.store.participants()}
-        for row in data["participants"]:
-            row["link"] = links[row["id"]]
         data["domain"] = study.store.domain
         data["counts"] = study.store.counts()
         return data
 
-    @app.post("/api/admin/participants")
-    def add_participants(request: ParticipantsRequest, authorization: AuthHeader = None,
-                         x_admin_token: AuthHeader = None, token: TokenQuery = None) -> JSONResponse:
-        admin(authorization, x_admin_token, token)
+    @app.post("/api/admin/participants", dependencies=guarded)
+    def add_participants(request: ParticipantsRequest) -> JSONResponse:
         made = study.store.add_participants(request.count, request.label)
         body = {"participants": [{"id": p.id, "label": p.label, "link": f"/p/{p.token}"} for p in made]}
         return JSONResponse(body, status_code=201)
 
-    @app.get("/api/admin/scores.csv")
-    def scores(authorization: AuthHeader = None, x_admin_token: AuthHeader = None,
-               token: TokenQuery = None) -> Response:
-        admin(authorization, x_admin_token, token)
+    @app.get("/api/admin/scores.csv", dependencies=guarded)
+    def scores() -> Response:
         return Response(scores_csv(score_study(study.store)), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="study-scores.csv"'})
 
-    @app.get("/api/admin/answers.csv")
-    def answers(authorization: AuthHeader = None, x_admin_token: AuthHeader = None,
-                token: TokenQuery = None) -> Response:
-        admin(authorization, x_admin_token, token)
+    @app.get("/api/admin/answers.csv", dependencies=guarded)
+    def answers() -> Response:
         return Response(answers_csv(study.store), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="study-answers.csv"'})
 

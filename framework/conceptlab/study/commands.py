@@ -11,7 +11,7 @@ from typing import Any
 from conceptlab.interfaces.domain import Domain
 from conceptlab.plugins import Registry
 from conceptlab.study.puzzles import load_puzzle_set
-from conceptlab.study.store import Participant, StudyStore
+from conceptlab.study.store import NewParticipant, Participant, StudyStore
 
 __all__ = ["add_study_commands", "open_study"]
 
@@ -37,9 +37,9 @@ def add_study_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     link_options(p, "participant links to make")
     p.set_defaults(func=_cmd_create, host="127.0.0.1", port=8000)
 
-    p = sub.add_parser("links", help="make participant links (--participants N) or list the existing ones")
+    p = sub.add_parser("links", help="make participant links (--participants N) or list the participants")
     db_option(p)
-    link_options(p, "participant links to make (0: list the existing links)")
+    link_options(p, "participant links to make (0: list the participants; their links were shown once)")
     p.set_defaults(func=_cmd_links, host="127.0.0.1", port=8000)
 
     p = sub.add_parser("serve", help="serve the study's participant and admin pages")
@@ -60,15 +60,19 @@ def add_study_commands(commands: argparse._SubParsersAction) -> None:  # type: i
 def open_study(puzzles: str | None, db: str, registry: Registry) -> tuple[StudyStore, Domain[Any]]:
     """The study in ``db`` (created from ``puzzles`` if given) and its domain, built by ``registry``.
 
+    The domain is built with the params the puzzle set records (``domain_params``
+    in ``index.json``, kept in the database), e.g. an OpenSpiel game's name.
+
     Raises:
         PuzzleSetError, StudyDatabaseError, ComponentError: a bad directory, database or domain.
     """
     if puzzles is not None:
-        domain: Domain[Any] = registry.create("domain", load_puzzle_set(puzzles).domain, {})
+        unchecked = load_puzzle_set(puzzles)
+        domain: Domain[Any] = registry.create("domain", unchecked.domain, dict(unchecked.domain_params))
         store = StudyStore.create(db, load_puzzle_set(puzzles, domain), source=str(Path(puzzles).resolve()))
         return store, domain
     store = StudyStore.open(db)
-    return store, registry.create("domain", store.domain, {})
+    return store, registry.create("domain", store.domain, dict(store.domain_params))
 
 
 def _base_url(args: argparse.Namespace) -> str:
@@ -78,10 +82,17 @@ def _base_url(args: argparse.Namespace) -> str:
     return f"http://{host}:{args.port}"
 
 
-def _print_links(participants: list[Participant], base_url: str) -> None:
+def _print_links(participants: list[NewParticipant], base_url: str) -> None:
     for p in participants:
         label = f"  {p.label}" if p.label else ""
         print(f"participant {p.id}{label}: {base_url}/p/{p.token}")
+
+
+def _print_participants(participants: list[Participant]) -> None:
+    for p in participants:
+        label = f"  {p.label}" if p.label else ""
+        print(f"participant {p.id}{label}: made {p.created_at}")
+    print("links are shown once, when they are made (the database keeps only their hashes)")
 
 
 def _cmd_create(args: argparse.Namespace, registry: Registry) -> int:
@@ -99,8 +110,10 @@ def _cmd_create(args: argparse.Namespace, registry: Registry) -> int:
 
 def _cmd_links(args: argparse.Namespace, registry: Registry) -> int:
     store = StudyStore.open(args.db)
-    made = store.add_participants(args.participants, args.label) if args.participants else store.participants()
-    _print_links(made, _base_url(args))
+    if args.participants:
+        _print_links(store.add_participants(args.participants, args.label), _base_url(args))
+    else:
+        _print_participants(store.participants())
     return 0
 
 

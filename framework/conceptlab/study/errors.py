@@ -17,6 +17,7 @@ __all__ = [
     "IllegalMoveError",
     "PhaseClosedError",
     "PuzzleSetError",
+    "RequestTooLargeError",
     "StudyDatabaseError",
     "StudyError",
     "UnknownParticipantError",
@@ -74,3 +75,9 @@ class AdminAuthError(StudyError):
     """An admin request without the admin token, or with a wrong one."""
 
     status: ClassVar[int] = 401
+
+
+class RequestTooLargeError(StudyError):
+    """A request body larger than the app reads."""
+
+    status: ClassVar[int] = 413

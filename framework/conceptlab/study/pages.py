@@ -205,6 +205,8 @@ ADMIN_HTML = """<!doctype html>
   <button type="submit">Create</button>
 </form>
 <p class="error" id="error" role="alert"></p>
+<div id="new-links" hidden><p>New links (shown this once; the study keeps only their hashes):</p>
+<ul id="new-link-list"></ul></div>
 <table id="participants"></table>
 <script src="/static/admin.js"></script>
 </body></html>
@@ -268,10 +270,10 @@ async function load() {
     data.concepts.map((c) => [c.concept, c.control ? "control" : "concepts", c.finished,
       pct(c.mean_gain), num(c.mean_gain_puzzles)]));
   const arms = Object.keys(data.arms);
-  const header = ["id", "label", "link", "phase"];
+  const header = ["id", "label", "phase"];
   for (const arm of arms) header.push(arm + " phase 1", arm + " phase 3", arm + " gain");
   table("participants", header, data.participants.map((p) => {
-    const row = [p.id, p.label, link(p.link), p.finished ? "done" : p.phase];
+    const row = [p.id, p.label, p.finished ? "done" : p.phase];
     for (const arm of arms) {
       const a = p.arms[arm];
       row.push(score(a.phase1), score(a.phase3), pct(a.gain));
@@ -283,8 +285,15 @@ async function load() {
 $("add").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    await call("POST", "/api/admin/participants",
+    const made = await call("POST", "/api/admin/participants",
       { count: Number($("count").value), label: $("label").value });
+    const list = $("new-link-list");
+    for (const p of made.participants) {
+      const item = document.createElement("li");
+      item.append(p.id + (p.label ? " (" + p.label + ")" : "") + ": ", link(p.link));
+      list.appendChild(item);
+    }
+    $("new-links").hidden = false;
     $("error").textContent = "";
     await load();
   } catch (e) {

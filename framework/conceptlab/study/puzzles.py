@@ -2,13 +2,17 @@
 
 The layout (written by :mod:`conceptlab.stages.export`)::
 
-    index.json              {"domain": NAME, "concepts": [{"id", "control", "phase1", "phase3"}, ...]}
+    index.json              {"domain": NAME, "domain_params": {...},
+                             "concepts": [{"id", "control", "phase1", "phase3"}, ...]}
     <concept>/phase1.json   [{"state", "solution", "solution_action", "line", "value"}, ...]
     <concept>/phase3.json   the same, other positions
 
 Reading checks the structure and, given the domain, that every position parses
 and that every solution is a legal move whose text matches its policy index, so
 that a broken set fails when the study is created, not in front of a participant.
+A position may be one puzzle only (compared by the domain's ``position_key``, or
+by the text without a domain): a phase-3 puzzle that is also a phase-1 puzzle would
+have its answer shown in phase 2.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,8 @@ class PuzzleSet:
     """The registered name of the domain."""
     concepts: tuple[ConceptPuzzles, ...]
     """The concepts in the order of ``index.json``."""
+    domain_params: Mapping[str, Any] = field(default_factory=dict)
+    """The domain's params (e.g. an OpenSpiel game's name); empty for the domain's defaults."""
 
     def items(self) -> Iterator[tuple[ConceptPuzzles, int, int, Puzzle]]:
         """``(concept, phase, position, puzzle)`` for every puzzle, phase 1 before phase 3."""
@@ -63,7 +69,7 @@ class PuzzleSet:
 
     def fingerprint(self) -> str:
         """A SHA-256 of the set's canonical JSON: two sets with one fingerprint hold the same puzzles."""
-        canonical = {
+        canonical: dict[str, Any] = {
             "domain": self.domain,
             "concepts": [
                 {
@@ -75,6 +81,8 @@ class PuzzleSet:
                 for c in self.concepts
             ],
         }
+        if self.domain_params:  # absent when empty, so sets made before params were recorded keep theirs
+            canonical["domain_params"] = dict(self.domain_params)
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -143,11 +151,15 @@ def load_puzzle_set(directory: str | Path, domain: Domain[Any] | None = None) ->
     entries = index.get("concepts")
     if not isinstance(entries, list) or not entries:
         raise PuzzleSetError(f"{str(root / 'index.json')!r}: 'concepts' must be a non-empty list")
+    params = index.get("domain_params", {})
+    if not isinstance(params, Mapping):
+        raise PuzzleSetError(f"{str(root / 'index.json')!r}: 'domain_params' must be an object, got {params!r}")
     if domain is not None and domain.name != index["domain"]:
         raise PuzzleSetError(
             f"puzzles in {str(root)!r} are of domain {index['domain']!r}, not {domain.name!r}"
         )
     concepts, seen = [], set()
+    holders: dict[str, str] = {}
     for entry in entries:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str) or not entry["id"]:
             raise PuzzleSetError(f"{str(root / 'index.json')!r}: bad concept entry {entry!r}")
@@ -167,14 +179,22 @@ def load_puzzle_set(directory: str | Path, domain: Domain[Any] | None = None) ->
                     f"{str(path)!r}: index.json announces {expected!r} puzzles, the file holds {len(raw)}"
                 )
             puzzles = tuple(_puzzle(p, f"{path}[{i}]") for i, p in enumerate(raw))
-            if domain is not None:
-                for i, p in enumerate(puzzles):
-                    _check_against_domain(domain, p, f"{path}[{i}]")
+            for i, p in enumerate(puzzles):
+                where = f"{path}[{i}]"
+                if domain is not None:
+                    _check_against_domain(domain, p, where)
+                key = p.state if domain is None else domain.position_key(domain.from_text(p.state))
+                if key in holders:
+                    raise PuzzleSetError(
+                        f"{holders[key]} and {where} are the same position {key!r}; a position may be "
+                        "a puzzle of one concept and one phase only (phase 2 shows phase 1's answers)"
+                    )
+                holders[key] = where
             phases[phase] = puzzles
         concepts.append(
             ConceptPuzzles(cid, bool(entry.get("control", False)), phases[1], phases[3])
         )
-    return PuzzleSet(domain=index["domain"], concepts=tuple(concepts))
+    return PuzzleSet(domain=index["domain"], concepts=tuple(concepts), domain_params=dict(params))
 
 
 def write_puzzle_set(directory: str | Path, puzzle_set: PuzzleSet) -> Path:
@@ -192,7 +212,8 @@ def write_puzzle_set(directory: str | Path, puzzle_set: PuzzleSet) -> Path:
         index.append({"id": concept.id, "control": concept.control,
                       "phase1": len(concept.phase1), "phase3": len(concept.phase3)})
     (root / "index.json").write_text(
-        json.dumps({"domain": puzzle_set.domain, "concepts": index}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({"domain": puzzle_set.domain, "domain_params": dict(puzzle_set.domain_params),
+                    "concepts": index}, indent=2) + "\n", encoding="utf-8"
     )
     return root
 

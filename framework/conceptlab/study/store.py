@@ -8,6 +8,12 @@ Durability and integrity:
 
 - WAL journal, ``synchronous=FULL``: an answer is committed before the response
   that acknowledges it, so a server killed between answers loses nothing.
+- Participant tokens are stored as their SHA-256 only (a link is shown once,
+  when it is made), and the database file is created readable by its owner
+  only (0600). A database of schema 1, which held the tokens themselves, is
+  migrated the first time it is opened: its tokens are replaced by their
+  hashes in one transaction (the links keep working; they can no longer be
+  listed).
 - Every write is one ``BEGIN IMMEDIATE`` transaction that re-reads the
   participant's progress, so concurrent requests (of one participant or many)
   cannot open a phase early or store an answer twice.
@@ -18,7 +24,9 @@ Durability and integrity:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import secrets
 import sqlite3
@@ -27,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from conceptlab.study.errors import (
     AlreadyAnsweredError,
@@ -38,10 +47,23 @@ from conceptlab.study.errors import (
 from conceptlab.study.puzzles import PuzzleSet
 from conceptlab.values import Puzzle
 
-__all__ = ["FINISHED", "Answer", "Participant", "Progress", "StoredPuzzle", "StudyStore"]
+__all__ = [
+    "FINISHED",
+    "SCHEMA_VERSION",
+    "Answer",
+    "NewParticipant",
+    "Participant",
+    "Progress",
+    "StoredPuzzle",
+    "StudyStore",
+    "token_hash",
+]
 
 FINISHED = 4
 """The phase number of a participant who has done all three phases."""
+
+SCHEMA_VERSION = "2"
+"""Schema 2 stores each participant token's SHA-256 (``token_sha256``); schema 1 stored the token."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,7 +75,7 @@ CREATE TABLE IF NOT EXISTS puzzles (
     state TEXT NOT NULL, solution TEXT NOT NULL, solution_action INTEGER NOT NULL,
     line TEXT NOT NULL, value REAL NOT NULL, UNIQUE (concept, phase, position));
 CREATE TABLE IF NOT EXISTS participants (
-    id INTEGER PRIMARY KEY, token TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
+    id INTEGER PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
     seed INTEGER NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY, participant_id INTEGER NOT NULL REFERENCES participants(id),
@@ -71,20 +93,31 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def token_hash(token: str) -> str:
+    """The hex SHA-256 of a participant token: what the database stores and looks up."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Participant:
-    """A participant and the secret token of their link."""
+    """A participant as stored: the database keeps no token, only its hash."""
 
     id: int
     """Row id, shown on the admin page."""
-    token: str
-    """The unguessable token in the participant's link (``/p/<token>``)."""
     label: str
     """A free-text label the admin gave (e.g. a pseudonym); may be empty."""
     seed: int
     """Seed of this participant's puzzle order."""
     created_at: str
     """UTC time the link was made."""
+
+
+@dataclass(frozen=True)
+class NewParticipant(Participant):
+    """A participant just made, with the token of their link (shown this once, never stored)."""
+
+    token: str
+    """The unguessable token in the participant's link (``/p/<token>``)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +199,7 @@ class StudyStore:
         """Use the study in ``path``; prefer :meth:`create` and :meth:`open`, which check it."""
         self.path = Path(path)
         self.domain = ""
+        self.domain_params: dict[str, Any] = {}
         self._puzzles: dict[int, StoredPuzzle] = {}
 
     # -- opening ---------------------------------------------------------------
@@ -179,6 +213,12 @@ class StudyStore:
         store = cls(path)
         store.path.parent.mkdir(parents=True, exist_ok=True)
         fingerprint = puzzle_set.fingerprint()
+        try:
+            os.close(os.open(store.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StudyDatabaseError(f"cannot create the study database {str(store.path)!r}: {exc}") from None
         try:
             conn = store._connect()
             try:
@@ -199,6 +239,7 @@ class StudyStore:
                 )
             if not meta:
                 store._insert_puzzles(conn, puzzle_set, fingerprint, source)
+        store._migrate()
         store._load()
         return store
 
@@ -215,14 +256,40 @@ class StudyStore:
                 f"study database {str(store.path)!r} does not exist; create it with "
                 "`conceptlab study create --puzzles DIR --db FILE`"
             )
+        store._migrate()
         store._load()
         return store
+
+    def _migrate(self) -> None:
+        """Bring a schema-1 database (tokens in plain text) to schema 2 and make the file owner-only."""
+        try:
+            if self.path.stat().st_mode & 0o077:
+                os.chmod(self.path, 0o600)
+        except OSError:
+            pass  # not ours to change; reading it still works
+        try:
+            with self._write() as conn:
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                if meta.get("schema", SCHEMA_VERSION) == SCHEMA_VERSION:
+                    return
+                if meta["schema"] != "1":
+                    raise StudyDatabaseError(
+                        f"study database {str(self.path)!r} has schema {meta['schema']!r}; "
+                        f"this version reads schemas 1 and {SCHEMA_VERSION}"
+                    )
+                conn.create_function("token_sha256", 1, token_hash, deterministic=True)
+                conn.execute("ALTER TABLE participants RENAME COLUMN token TO token_sha256")
+                conn.execute("UPDATE participants SET token_sha256 = token_sha256(token_sha256)")
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+        except sqlite3.DatabaseError as exc:
+            raise StudyDatabaseError(f"{str(self.path)!r} is not a study database: {exc}") from None
 
     def _insert_puzzles(
         self, conn: sqlite3.Connection, puzzle_set: PuzzleSet, fingerprint: str, source: str
     ) -> None:
         meta = {"domain": puzzle_set.domain, "fingerprint": fingerprint, "source": source,
-                "created_at": _now(), "schema": "1"}
+                "domain_params": json.dumps(dict(puzzle_set.domain_params), sort_keys=True),
+                "created_at": _now(), "schema": SCHEMA_VERSION}
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
         conn.executemany(
             "INSERT INTO concepts (id, control, ord) VALUES (?, ?, ?)",
@@ -251,6 +318,7 @@ class StudyStore:
         if "domain" not in meta or not rows:
             raise StudyDatabaseError(f"{str(self.path)!r} holds no study")
         self.domain = meta["domain"]
+        self.domain_params = json.loads(meta.get("domain_params", "{}"))
         self._puzzles = {
             r[0]: StoredPuzzle(r[0], r[1], bool(r[2]), r[3], r[4],
                                Puzzle(r[5], r[6], r[7], tuple(json.loads(r[8])), r[9]))
@@ -308,8 +376,8 @@ class StudyStore:
             seen.setdefault(p.concept, p.control)
         return list(seen.items())
 
-    def add_participants(self, count: int, label: str = "") -> list[Participant]:
-        """Make ``count`` participants, each with a fresh unguessable token."""
+    def add_participants(self, count: int, label: str = "") -> list[NewParticipant]:
+        """Make ``count`` participants, each with a fresh unguessable token (returned, stored hashed)."""
         if count < 1:
             raise StudyDatabaseError(f"number of participants must be at least 1, got {count!r}")
         made = []
@@ -317,17 +385,17 @@ class StudyStore:
             for _ in range(count):
                 token, seed, created = secrets.token_urlsafe(24), secrets.randbits(31), _now()
                 cur = conn.execute(
-                    "INSERT INTO participants (token, label, seed, created_at) VALUES (?, ?, ?, ?)",
-                    (token, label, seed, created),
+                    "INSERT INTO participants (token_sha256, label, seed, created_at) VALUES (?, ?, ?, ?)",
+                    (token_hash(token), label, seed, created),
                 )
-                made.append(Participant(int(cur.lastrowid or 0), token, label, seed, created))
+                made.append(NewParticipant(int(cur.lastrowid or 0), label, seed, created, token))
         return made
 
     def participants(self) -> list[Participant]:
-        """Every participant, oldest first."""
+        """Every participant, oldest first (without tokens: the database holds their hashes only)."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT id, token, label, seed, created_at FROM participants ORDER BY id"
+                "SELECT id, label, seed, created_at FROM participants ORDER BY id"
             ).fetchall()
         return [Participant(*r) for r in rows]
 
@@ -339,10 +407,11 @@ class StudyStore:
     @staticmethod
     def _participant(conn: sqlite3.Connection, token: str) -> Participant:
         row = conn.execute(
-            "SELECT id, token, label, seed, created_at FROM participants WHERE token = ?", (token,)
+            "SELECT id, label, seed, created_at FROM participants WHERE token_sha256 = ?", (token_hash(token),)
         ).fetchone()
         if row is None:
-            raise UnknownParticipantError(f"no participant has the link token {token!r}")
+            shown = token if len(token) <= 64 else f"{token[:64]}..."
+            raise UnknownParticipantError(f"no participant has the link token {shown!r}")
         return Participant(*row)
 
     # -- progress, answers, confirmations ----------------------------------------
@@ -381,7 +450,8 @@ class StudyStore:
         return Progress(phase, order, answers, reviewed)
 
     @staticmethod
-    def _refuse_phase(puzzle: StoredPuzzle, progress: Progress, doing: str) -> PhaseClosedError:
+    def refuse_phase(puzzle: StoredPuzzle, progress: Progress, doing: str) -> PhaseClosedError:
+        """The error for ``doing`` something with a puzzle of a phase that is not open (no position in it)."""
         now = "all phases are done" if progress.finished else f"phase {progress.phase} is open"
         return PhaseClosedError(
             f"cannot {doing} puzzle {puzzle.id} (phase {puzzle.phase}) now: {now}"
@@ -411,7 +481,7 @@ class StudyStore:
                     f"answers are final, {move!r} was not stored"
                 )
             if puzzle.phase != progress.phase:
-                raise self._refuse_phase(puzzle, progress, "answer")
+                raise self.refuse_phase(puzzle, progress, "answer")
             answer = Answer(participant.id, puzzle_id, move, action,
                             action == puzzle.puzzle.solution_action, _now())
             conn.execute(
@@ -436,7 +506,7 @@ class StudyStore:
             if puzzle_id in progress.reviewed:
                 return False
             if progress.phase != 2 or puzzle.phase != 1:
-                raise self._refuse_phase(puzzle, progress, "confirm the solution of")
+                raise self.refuse_phase(puzzle, progress, "confirm the solution of")
             conn.execute(
                 "INSERT INTO reviews (participant_id, puzzle_id, reviewed_at) VALUES (?, ?, ?)",
                 (participant.id, puzzle_id, _now()),

@@ -266,6 +266,10 @@ class ChessDomain(Domain[ChessState]):
         """The puzzles as PGN and EPD (``conceptlab_chess.puzzles``); solutions as ``bm``/``pv`` and the mainline."""
         return {"pgn": puzzles_pgn(label, puzzles, solutions), "epd": puzzles_epd(label, puzzles, solutions)}
 
+    def position_key(self, state: ChessState) -> str:
+        """The FEN's first four fields (placement, side to move, castling, en passant), without history."""
+        return " ".join(state.fen.split()[:4])
+
     # -- rendering and reference games -----------------------------------------
     def render_text(self, state: ChessState) -> str:
         return str(state.board)
