@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 
 from conceptlab.errors import CheckpointError, ConceptlabError, ParamsError
+from conceptlab.threads import apply_thread_policy, set_wait_policy
 
-from conceptlab_chess.agent import AlphaZeroChessAgent, load_agent
-from conceptlab_chess.openings import opening_set
-from conceptlab_chess.players import Player, PolicyPlayer, SearchPlayer, registry_search_factory
+set_wait_policy()  # before the imports below load torch: OpenMP reads its wait policy only then
+
+from conceptlab_chess.agent import AlphaZeroChessAgent, load_agent  # noqa: E402
+from conceptlab_chess.openings import opening_set  # noqa: E402
+from conceptlab_chess.players import Player, PolicyPlayer, SearchPlayer, registry_search_factory  # noqa: E402
 
 __all__ = ["DEFAULT_CHECKPOINT", "build_parser", "main"]
 
@@ -52,11 +55,9 @@ def _player(agent: AlphaZeroChessAgent, simulations: int, search: str, seed: int
 
 
 def _uci(args: argparse.Namespace) -> int:
-    import torch
-
     from conceptlab_chess.uci import UciEngine
 
-    torch.set_num_threads(args.threads)
+    apply_thread_policy(args.threads)
     agent = _agent(args.checkpoint)
     engine = UciEngine(
         agent.domain, _player(agent, args.simulations, args.search, args.seed),  # type: ignore[arg-type]
@@ -68,11 +69,9 @@ def _uci(args: argparse.Namespace) -> int:
 
 def _match_share(options: dict[str, Any], worker: int) -> list[tuple[int, Any]]:
     """Games ``worker, worker + workers, ...`` of a ``match``, played in a worker process."""
-    import torch
-
     from conceptlab_chess.strength import play_match_games
 
-    torch.set_num_threads(options["threads"])
+    apply_thread_policy(options["threads"])
     agent = _agent(options["checkpoint"])
     player = _player(agent, options["simulations"], options["search"], options["seed"] + worker)
     indices = range(worker, options["games"], options["workers"])
@@ -108,15 +107,13 @@ def _match_parallel(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
-    import torch
-
     from conceptlab_chess.strength import play_match
 
     if args.workers < 1:
         raise ParamsError(f"match: --workers must be at least 1, got {args.workers}")
     if args.workers > 1:
         return _match_parallel(args)
-    torch.set_num_threads(args.threads)
+    apply_thread_policy(args.threads)
     agent = _agent(args.checkpoint)
 
     def report(i: int, record: object) -> None:
@@ -134,11 +131,10 @@ def _match(args: argparse.Namespace) -> int:
 
 def _bootstrap(args: argparse.Namespace) -> int:
     import pydantic
-    import torch
 
     from conceptlab_chess.bootstrap import AnalysisConfig, TrainConfig, analyse_positions, load_dataset, train
 
-    torch.set_num_threads(args.threads)
+    apply_thread_policy(args.threads)
     config = _bootstrap_config(args.config)
     flags = {k: v for k, v in vars(args).items() if v is not None}
     analysis_keys = ("seed", "openings", "depth", "time_limit", "multipv", "min_plies", "max_plies", "chunk_size")
@@ -210,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--checkpoint", required=checkpoint_required, help="az-chess checkpoint (default: the shipped teacher)")
         p.add_argument("--simulations", type=int, default=400, help="search simulations per move (0: the net's policy alone)")
         p.add_argument("--search", default="puct", help="registered search to use")
-        p.add_argument("--threads", type=int, default=1, help="torch threads")
+        p.add_argument("--threads", type=int, default=None,
+                       help="torch threads per process (default 1, or CONCEPTLAB_THREADS; see docs/cli.md)")
         p.add_argument("--seed", type=int, default=0)
 
     uci = commands.add_parser("uci", help="speak UCI on stdin/stdout")
@@ -250,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--epochs", type=int, default=None, help="training epochs (default 10)")
     boot.add_argument("--batch-size", type=int, default=None)
     boot.add_argument("--learning-rate", type=float, default=None)
-    boot.add_argument("--threads", type=int, default=1)
+    boot.add_argument("--threads", type=int, default=None,
+                      help="torch threads (default 1, or CONCEPTLAB_THREADS)")
     boot.add_argument("--seed", type=int, default=None)
     boot.add_argument("--analyse-only", action="store_true")
     boot.add_argument("--train-only", action="store_true")
