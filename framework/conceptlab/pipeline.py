@@ -24,13 +24,15 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from conceptlab.errors import ConceptlabError, SpecError
+from conceptlab.errors import ComponentError, ConceptlabError, SpecError
 from conceptlab.executors import Executor, SerialExecutor, make_executor
 from conceptlab.interfaces import Agent, Domain, Search
 from conceptlab.plugins import Registry, get_registry
+from conceptlab.precision import AUTO_PRECISION_ENV, PrecisionChoice, resolve_precision
 from conceptlab.arrays import save_npz
 from conceptlab.rundir import RunDir, atomic_write_json, read_json
 from conceptlab.spec import STAGES, ResolvedSpec, RunSpec, resolve_spec, spec_from_dict, spec_hash
+from conceptlab.threads import THREADS_ENV, apply_thread_policy
 
 __all__ = [
     "STAGE_NEEDS",
@@ -81,9 +83,28 @@ class Components:
         """The agent's layer names (from one freshly built agent)."""
         return tuple(self.new_agent(0).layer_names)
 
+    @functools.cached_property
+    def precision(self) -> PrecisionChoice:
+        """The spec's precision as resolved on this machine (``auto`` once per process)."""
+        return resolve_precision(self.spec.precision)
+
     def new_agent(self, seed: int) -> Agent[Any]:
-        """A freshly initialised agent (weights seeded by ``seed``)."""
-        return self._make("agent", self.domain, seed=seed)
+        """A freshly initialised agent (weights seeded by ``seed``), in the spec's precision.
+
+        Raises:
+            ComponentError: The spec asks for ``bf16`` and the agent has no ``set_precision``.
+        """
+        agent = self._make("agent", self.domain, seed=seed)
+        used = self.precision.used
+        set_precision = getattr(agent, "set_precision", None)
+        if set_precision is not None:
+            set_precision(used)
+        elif self.spec.precision == "bf16":
+            raise ComponentError(
+                f"precision = 'bf16', but agent {self.spec.agent.name!r} has no set_precision "
+                "(only network agents such as TorchAgent subclasses run in bf16); use 'fp32' or 'auto'"
+            )
+        return agent
 
     def agent(self, checkpoint: str) -> Agent[Any]:
         """The agent with the weights of ``checkpoint`` (cached per path)."""
@@ -302,6 +323,10 @@ def run_pipeline(
     components = Components(resolved, registry)
     # units run in this process use the run's own components (and so its registry)
     _WORKER_COMPONENTS[spec_hash(spec)] = components
+    precision = components.precision
+    if spec.precision == "auto":  # workers reuse this process's choice rather than measure again
+        os.environ[AUTO_PRECISION_ENV] = precision.used
+    run_dir.record_runtime(threads=apply_thread_policy().as_dict(), precision=precision.as_dict())
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
@@ -332,7 +357,8 @@ def _run_stage(run: RunContext, stage: str, fn: Callable[[StageContext], dict[st
         raise
     seconds = round(time.time() - started, 3)
     run_dir.update_stage(
-        stage, status="finished", seconds=seconds, units=ctx.units_total, figures=figures
+        stage, status="finished", seconds=seconds, units=ctx.units_total, figures=figures,
+        precision=run.components.precision.used, threads=os.environ.get(THREADS_ENV),
     )
     summary = StageSummary(stage, seconds, ctx.units_total, figures)
     registry.hook.after_stage(run=run, stage=stage, summary=summary)
