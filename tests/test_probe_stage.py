@@ -207,3 +207,19 @@ def test_usable_needs_examples_on_both_sides() -> None:
     assert split is None and "present in 30 of 33" in reason and task == "classification"
     task, split, reason = _usable(np.arange(20, dtype=float), False, 4)
     assert task == "regression" and split is not None and split.sum() == 10 and not reason
+
+
+def test_bench_probe_pairs_reruns_the_stages_validation(probed: Path) -> None:
+    from conceptlab.bench.probe import bench_probe_pairs
+    from conceptlab.errors import ParamsError
+
+    known = json.loads((probed / "probe" / "known_concepts.json").read_text())
+    small, stage_budget = bench_probe_pairs(probed, [10, 50])  # the tiny spec's max_pairs is 50
+    # at the stage's own budget, the rerun reaches the stage's figures exactly
+    assert stage_budget["best"] == {name: best["test_accuracy"] for name, best in known["best"].items()}
+    assert stage_budget["max_abs_change"] == 0.0
+    assert small["max_pairs"] == 10 and small["seconds"] > 0
+    assert set(small["best"]) <= set(stage_budget["best"])
+    assert small["max_abs_change"] >= small["mean_abs_change"] >= 0.0
+    with pytest.raises(ParamsError, match=r"\[0\]"):
+        bench_probe_pairs(probed, [0])

@@ -116,3 +116,13 @@ def test_pool_workers_run_under_the_policy(clean_env: pytest.MonkeyPatch) -> Non
     with LocalExecutor(workers=1) as executor:
         (state,) = run_all(executor, thread_state_of_unit, [0])
     assert state["torch_threads"] == 2
+
+
+def test_current_policy_keeps_where_the_count_came_from(clean_env: pytest.MonkeyPatch) -> None:
+    from conceptlab.threads import current_thread_policy
+
+    applied = apply_thread_policy(2)
+    assert current_thread_policy() is applied  # not re-read from the environment as CONCEPTLAB_THREADS
+    clean_env.setenv(THREADS_ENV, "1")  # the environment changed since: the policy is applied anew
+    again = current_thread_policy()
+    assert (again.threads, again.source) == (1, THREADS_ENV)

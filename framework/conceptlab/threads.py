@@ -33,6 +33,7 @@ __all__ = [
     "ThreadPolicy",
     "ThreadPolicyError",
     "apply_thread_policy",
+    "current_thread_policy",
     "load_average",
     "resolve_threads",
     "set_wait_policy",
@@ -137,12 +138,25 @@ def apply_thread_policy(threads: int | str | None = None) -> ThreadPolicy:
         torch = sys.modules["torch"]
         if torch.get_num_threads() != count:
             torch.set_num_threads(count)
-    return ThreadPolicy(
+    policy = ThreadPolicy(
         threads=count,
         source=source,
         wait_policy=os.environ["OMP_WAIT_POLICY"],
         wait_policy_in_effect=not torch_loaded or already_set,
     )
+    _APPLIED[:] = [policy]
+    return policy
+
+
+_APPLIED: list[ThreadPolicy] = []
+"""The policy this process applied last (a list of at most one)."""
+
+
+def current_thread_policy() -> ThreadPolicy:
+    """The policy this process last applied, or (when none was) the policy applied now."""
+    if _APPLIED and _APPLIED[-1].threads == resolve_threads()[0]:
+        return _APPLIED[-1]
+    return apply_thread_policy()
 
 
 def load_average() -> tuple[float, float, float]:

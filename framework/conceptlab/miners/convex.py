@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse
 from pydantic import Field, model_validator
 
 from conceptlab.concepts.problems import problem_defect
@@ -99,6 +100,7 @@ class ConvexMiner(ConceptMiner):
     def __init__(self, params: StrictParams | None = None) -> None:
         super().__init__(params)
         self._programs: dict[tuple[int, int], _CvxpyProgram] = {}
+        self.last_iterations = 0  # simplex iterations of the last 'lp' solve (for benchmarks)
 
     def mine(self, problem: ConceptProblem, rng: np.random.Generator) -> MinedVector:
         """Solve the program for ``problem``; failures come back as ``vector=None``.
@@ -175,17 +177,22 @@ class ConvexMiner(ConceptMiner):
     def _solve_lp(self, diffs: np.ndarray) -> tuple[str, np.ndarray | None, float, float]:
         p = self.params
         m, d = diffs.shape
-        # variables [v+ (d), v- (d), xi (m, with slack)], all >= 0;  -D v+ + D v- - xi <= -margin
-        blocks = [-diffs, diffs]
+        # variables [v+ (d), v- (d), xi (m, with slack)], all >= 0;  -D v+ + D v- - xi <= -margin.
+        # The constraint matrix goes to HiGHS in the compressed-column form it reads, built here
+        # once (post-ReLU activations make many differences exactly zero), not converted from a
+        # dense copy of twice the pairs' size.
+        pairs = scipy.sparse.csc_matrix(diffs)
+        blocks = [-pairs, pairs]
         cost = [np.ones(2 * d)]
         if p.slack_penalty is not None:
-            blocks.append(-np.eye(m))
+            blocks.append(-scipy.sparse.identity(m, format="csc"))
             cost.append(np.full(m, p.slack_penalty))
-        a_ub = np.hstack(blocks)  # dense: activations are dense, and HiGHS reads it directly
+        a_ub = scipy.sparse.hstack(blocks, format="csc")
         result = scipy.optimize.linprog(
             np.concatenate(cost), A_ub=a_ub, b_ub=np.full(m, -p.margin),
             bounds=(0, None), method="highs", options={"presolve": p.presolve},
         )
+        self.last_iterations = int(getattr(result, "nit", 0) or 0)
         status = _LINPROG_STATUS.get(int(result.status), f"status_{result.status}")
         if result.x is None or status != "optimal":
             return status, None, float("nan"), float("nan")
