@@ -191,10 +191,12 @@ def _cmd_bench_probe(args: argparse.Namespace, registry: Registry) -> int:
     with executor:
         rows = bench_probe_pairs(args.run_dir, budgets, executor=executor)
     families = list(rows[0]["families"])
-    print("max_pairs  seconds  mean_best  max_change  mean_change  " + "  ".join(families))
+    print(f"stage's own mean best accuracy: {rows[0]['stage_mean_best_accuracy']:.4f}")
+    print("max_pairs  seconds  mean_best  max_change  mean_change  outside_95%  " + "  ".join(families))
     for row in rows:
         print(f"{row['max_pairs']:>9}  {row['seconds']:>7.1f}  {row['mean_best_accuracy']:>9.4f}  "
               f"{row['max_abs_change']:>10.4f}  {row['mean_abs_change']:>11.4f}  "
+              f"{len(row['outside_interval']):>11}  "
               + "  ".join(f"{row['families'].get(f, float('nan')):.4f}" for f in families))
     from conceptlab.threads import load_average
 

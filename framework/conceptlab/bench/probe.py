@@ -8,7 +8,11 @@ split and activations, read from a run directory whose probe stage has run)
 at several pair budgets, and reports for each the seconds it took and the
 known-concept figures it reaches: the mean held-out pair accuracy at each
 concept's best layer, per family and overall, and how far each concept's best
-accuracy moved from the largest budget's. Where the figures stop moving, more
+accuracy moved from the stage's own (``known_concepts.json``). A move counts as
+outside the figure's interval when it exceeds 1.96 standard errors of the
+stage's accuracy: held-out pair accuracy is an AUC, whose standard error
+follows Hanley and McNeil (1982) from the accuracy and the numbers of held-out
+positions with and without the concept. Where the figures stop moving, more
 pairs buy nothing but time.
 """
 
@@ -27,9 +31,17 @@ from conceptlab.pipeline import Components, RunContext, StageContext
 from conceptlab.plugins import get_registry
 from conceptlab.rundir import RunDir, read_json
 from conceptlab.spec import resolve_spec, spec_from_dict
-from conceptlab.stages.probe import _summary, _usable, _validation_unit
+from conceptlab.stages.probe import _split, _summary, _usable, _validation_unit
 
 __all__ = ["bench_probe_pairs"]
+
+
+def auc_standard_error(accuracy: float, n_present: int, n_absent: int) -> float:
+    """Hanley and McNeil's standard error of a pair accuracy (AUC) from ``n_present`` x ``n_absent`` pairs."""
+    a = min(max(accuracy, 1e-9), 1.0 - 1e-9)
+    q1, q2 = a / (2.0 - a), 2.0 * a * a / (1.0 + a)
+    variance = (a * (1 - a) + (n_present - 1) * (q1 - a * a) + (n_absent - 1) * (q2 - a * a)) / (n_present * n_absent)
+    return float(np.sqrt(max(variance, 0.0)))
 
 
 def _payloads(run_path: Path, executor: Executor, max_pairs: int) -> tuple[list[dict[str, Any]], list[str]]:
@@ -88,6 +100,8 @@ def bench_probe_pairs(
         raise ParamsError(f"bench_probe_pairs: pair budgets must be >= 1, got {list(pair_budgets)!r}")
     executor = executor or SerialExecutor()
     path = Path(run_dir)
+    stage = read_json(path / "probe" / "known_concepts.json")
+    reference = {name: best["test_accuracy"] for name, best in stage["best"].items()}
     rows = []
     for budget in pair_budgets:
         payloads, layers = _payloads(path, executor, budget)
@@ -107,9 +121,21 @@ def bench_probe_pairs(
             "families": {family: float(np.mean(scores)) for family, scores in sorted(families.items())},
             "best": {name: b["test_accuracy"] for name, b in best.items()},
         })
-    reference = rows[int(np.argmax(pair_budgets))]["best"]
+    payloads, _ = _payloads(path, executor, max(pair_budgets))
+    errors = {}
+    for payload in payloads:
+        present = np.asarray(payload["present"], dtype=bool)
+        _, test = _split(present, payload["test_fraction"], np.random.default_rng(payload["seed"]))
+        n_present = int(present[test].sum())
+        if payload["concept"] in reference:
+            errors[payload["concept"]] = auc_standard_error(
+                reference[payload["concept"]], n_present, len(test) - n_present)
     for row in rows:
-        changes = [abs(row["best"][name] - reference[name]) for name in reference if name in row["best"]]
-        row["max_abs_change"] = float(max(changes)) if changes else float("nan")
-        row["mean_abs_change"] = float(np.mean(changes)) if changes else float("nan")
+        changes = {name: row["best"][name] - reference[name] for name in reference if name in row["best"]}
+        magnitudes = [abs(c) for c in changes.values()]
+        row["max_abs_change"] = float(max(magnitudes)) if magnitudes else float("nan")
+        row["mean_abs_change"] = float(np.mean(magnitudes)) if magnitudes else float("nan")
+        row["outside_interval"] = sorted(
+            name for name, change in changes.items() if abs(change) > 1.96 * errors.get(name, 0.0))
+        row["stage_mean_best_accuracy"] = float(np.mean(list(reference.values())))
     return rows
