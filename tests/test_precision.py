@@ -139,3 +139,16 @@ def test_bf16_with_an_agent_without_set_precision_is_refused(monkeypatch: pytest
     monkeypatch.setattr(PVNetAgent, "set_precision", None)
     with pytest.raises(ComponentError, match="has no set_precision"):
         components.new_agent(0)
+
+
+def test_the_manifest_records_precision_and_threads(tmp_path: Path) -> None:
+    from conceptlab.pipeline import run_pipeline
+
+    spec = load_spec(ROOT / "specs" / "tictactoe-tiny.toml",
+                     ["precision='bf16'", "stages.train.iterations=1", "stages.train.games_per_iteration=2"])
+    manifest = run_pipeline(spec, tmp_path / "run", stages=["train"], progress=False)
+    runtime = manifest["runtime"]
+    assert (runtime["precision"]["requested"], runtime["precision"]["used"]) == ("bf16", "bf16")
+    assert runtime["threads"]["threads"] >= 1 and runtime["threads"]["wait_policy"]
+    assert manifest["stages"]["train"]["precision"] == "bf16"
+    assert manifest["stages"]["train"]["threads"] == runtime["threads"]["threads"]

@@ -32,7 +32,7 @@ from conceptlab.precision import AUTO_PRECISION_ENV, PrecisionChoice, resolve_pr
 from conceptlab.arrays import save_npz
 from conceptlab.rundir import RunDir, atomic_write_json, read_json
 from conceptlab.spec import STAGES, ResolvedSpec, RunSpec, resolve_spec, spec_from_dict, spec_hash
-from conceptlab.threads import THREADS_ENV, apply_thread_policy
+from conceptlab.threads import current_thread_policy
 
 __all__ = [
     "STAGE_NEEDS",
@@ -326,7 +326,7 @@ def run_pipeline(
     precision = components.precision
     if spec.precision == "auto":  # workers reuse this process's choice rather than measure again
         os.environ[AUTO_PRECISION_ENV] = precision.used
-    run_dir.record_runtime(threads=apply_thread_policy().as_dict(), precision=precision.as_dict())
+    run_dir.record_runtime(threads=current_thread_policy().as_dict(), precision=precision.as_dict())
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
@@ -358,7 +358,7 @@ def _run_stage(run: RunContext, stage: str, fn: Callable[[StageContext], dict[st
     seconds = round(time.time() - started, 3)
     run_dir.update_stage(
         stage, status="finished", seconds=seconds, units=ctx.units_total, figures=figures,
-        precision=run.components.precision.used, threads=os.environ.get(THREADS_ENV),
+        precision=run.components.precision.used, threads=current_thread_policy().threads,
     )
     summary = StageSummary(stage, seconds, ctx.units_total, figures)
     registry.hook.after_stage(run=run, stage=stage, summary=summary)
