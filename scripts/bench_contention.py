@@ -53,7 +53,8 @@ def _bench(code: str, threads: int, args: argparse.Namespace, timeout: float) ->
         return json.loads(out.read_text())
 
 
-def _measure(code: str, threads: int, busy: int, args: argparse.Namespace) -> dict[str, object]:
+def _measure(code: str, threads: int, busy: int, args: argparse.Namespace) -> dict[str, object] | None:
+    """The bench's figures, or None when it ran past ``--timeout`` (it is then stopped)."""
     spinners = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)
     ]
@@ -61,6 +62,8 @@ def _measure(code: str, threads: int, busy: int, args: argparse.Namespace) -> di
         if spinners:
             time.sleep(1.0)  # let them take their cores
         return _bench(code, threads, args, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return None
     finally:
         for spinner in spinners:
             spinner.kill()
@@ -76,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--simulations", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--positions", type=int, default=4)
-    parser.add_argument("--timeout", type=float, default=240.0, help="seconds one bench may take")
+    parser.add_argument("--timeout", type=float, default=240.0,
+                        help="seconds one bench may take (past it, it is stopped and reported as timed out)")
     args = parser.parse_args(argv)
 
     configs = [("torch default (2 threads)", OLD_DEFAULT, 2), ("policy (1 thread, PASSIVE)", POLICY, 1)]
@@ -85,7 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         for name, code, threads in configs:
             for busy in (0, args.busy):
+                start = time.perf_counter()
                 figures = _measure(code, threads, busy, args)
+                if figures is None:
+                    results.setdefault((name, busy), []).append(float("nan"))
+                    print(f"{name:<28} {busy:<5} timed out after {time.perf_counter() - start:.0f} s "
+                          f"(load {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end)", flush=True)
+                    continue
                 rate = float(figures["batched_sims_per_s"])  # type: ignore[arg-type]
                 results.setdefault((name, busy), []).append(rate)
                 print(f"{name:<28} {busy:<5} {rate:>8.0f} {float(figures['net_evals_per_s']):>8.0f} "  # type: ignore[arg-type]
@@ -94,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, _, _ in configs:
         idle, loaded = results[(name, 0)], results[(name, args.busy)]
         ratios = [b / a for a, b in zip(idle, loaded)]
-        print(f"{name}: {args.busy} busy / idle = " + ", ".join(f"{r:.2f}" for r in ratios))
+        print(f"{name}: {args.busy} busy / idle = " + ", ".join(
+            "timed out" if r != r else f"{r:.2f}" for r in ratios))
     return 0
 
 

@@ -92,13 +92,16 @@ def _context(precision: Any = None) -> dict[str, Any]:
     context["torch_threads"] = sys.modules["torch"].get_num_threads()
     peak = measure_peak("float32")
     context["peak_fp32_gflops"] = peak.gflops
-    if precision is not None and precision.used == "bf16":
+    if precision is not None and precision.used == "bf16" and precision.native_bf16:
         context["peak_bf16_gflops"] = measure_peak("bfloat16").gflops
     return context
 
 
 def _peak(context: dict[str, Any]) -> Any:
-    """The peak a benchmark's figures are a fraction of: bf16's when bf16 is used, else fp32's."""
+    """The peak a benchmark's figures are a fraction of: bf16's when native bf16 is used, else fp32's.
+
+    (Emulated bf16 has no peak worth the name: its matrix products run far below fp32's.)
+    """
     from conceptlab.bench.peak import Peak
 
     if "peak_bf16_gflops" in context:
