@@ -160,7 +160,7 @@ def _bootstrap(args: argparse.Namespace) -> int:
         dataset.save(Path(args.out) / "dataset.npz")
         say(f"dataset: {len(dataset)} positions in {Path(args.out) / 'dataset.npz'}")
     if not args.analyse_only:
-        checkpoints = train(args.out, training, progress=say)
+        checkpoints = train(args.out, training, progress=say, precision=args.precision)
         if checkpoints:
             print(checkpoints[-1])
     return 0
@@ -250,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--threads", type=int, default=None,
                       help="torch threads (default 1, or CONCEPTLAB_THREADS)")
     boot.add_argument("--seed", type=int, default=None)
+    boot.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+                      help="fit in fp32, bf16 (fast only on CPUs with native bf16) or auto (see docs/cli.md)")
     boot.add_argument("--analyse-only", action="store_true")
     boot.add_argument("--train-only", action="store_true")
     boot.set_defaults(func=_bootstrap)
