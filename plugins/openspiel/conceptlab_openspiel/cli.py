@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one line and return 2."""
     args = build_parser().parse_args(argv)
     for name in ("games", "mcts_simulations", "mcts_rollouts", "threads"):
-        if (getattr(args, name, 1) or 1) < 1:
+        value = getattr(args, name, 1)
+        if value is not None and value < 1:  # threads: None means the thread policy's default
             print(f"conceptlab-openspiel: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
     if args.agent_simulations is not None and args.agent_simulations < 1:
