@@ -1,29 +1,20 @@
-"""Shared test setup: quiet progress, one numeric thread, installable throwaway plugins."""
+"""Shared test setup: quiet progress, the thread policy, installable throwaway plugins."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from conceptlab.testing.harness import install_plugin
+from conceptlab.threads import apply_thread_policy
 
 os.environ.setdefault("CONCEPTLAB_PROGRESS", "0")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread() -> Iterator[None]:
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# the policy every conceptlab process applies (one numeric thread unless CONCEPTLAB_THREADS
+# says otherwise), set before any test module imports torch
+apply_thread_policy()
 
 
 @pytest.fixture(scope="session")

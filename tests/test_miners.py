@@ -233,3 +233,40 @@ def test_every_miner_honours_the_miner_contract(miner: ConceptMiner) -> None:
     from conceptlab.testing.contract import check_miner
 
     assert "finds a vector for an easy problem" in check_miner(miner)
+
+
+def test_column_generation_reaches_the_full_lps_optimum() -> None:
+    from conceptlab.miners.column_generation import solve_by_columns
+
+    rng = np.random.default_rng(4)
+    for slack_penalty in (None, 0.5):
+        problem = synthetic_wide_problem(rng, pairs=40, dim=600)
+        full = ConvexMiner(ConvexMiner.Params(backend="lp", column_generation=False, slack_penalty=slack_penalty))
+        generated = ConvexMiner(ConvexMiner.Params(backend="lp", slack_penalty=slack_penalty))
+        a, b = full.mine(problem, rng), generated.mine(problem, rng)
+        assert a.ok and b.ok
+        assert b.details["objective"] == pytest.approx(a.details["objective"], rel=1e-7)
+        np.testing.assert_allclose(b.vector, a.vector, atol=1e-7)
+        found = solve_by_columns(problem.positive - problem.negative, 1.0, slack_penalty, initial=8, batch=8)
+        assert found is not None and found.rounds > 1 and found.dimensions < 600
+        np.testing.assert_allclose(found.vector, a.vector, atol=1e-7)
+
+
+def test_column_generation_hands_an_infeasible_program_to_the_full_lp() -> None:
+    rng = np.random.default_rng(5)
+    problem = synthetic_wide_problem(rng, pairs=6, dim=40)
+    # a pair and its mirror image: no v scores both at the margin
+    positive = np.vstack([problem.positive, problem.negative[:1]])
+    negative = np.vstack([problem.negative, problem.positive[:1]])
+    mined = ConvexMiner(ConvexMiner.Params(backend="lp")).mine(
+        type(problem)(positive, negative, problem.held_out_positive, problem.held_out_negative), rng)
+    assert mined.vector is None and mined.status == "infeasible"
+
+
+def synthetic_wide_problem(rng: np.random.Generator, *, pairs: int, dim: int) -> ConceptProblem:
+    """Post-ReLU-like rows, far more dimensions than pairs, a planted direction the positives lead on."""
+    negative = np.maximum(rng.normal(size=(pairs, dim)), 0.0)
+    positive = np.maximum(rng.normal(size=(pairs, dim)), 0.0)
+    positive[:, :5] += 1.0
+    empty = np.zeros((0, dim))
+    return ConceptProblem(positive, negative, empty, empty)

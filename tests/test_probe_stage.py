@@ -207,3 +207,28 @@ def test_usable_needs_examples_on_both_sides() -> None:
     assert split is None and "present in 30 of 33" in reason and task == "classification"
     task, split, reason = _usable(np.arange(20, dtype=float), False, 4)
     assert task == "regression" and split is not None and split.sum() == 10 and not reason
+
+
+def test_bench_probe_pairs_reruns_the_stages_validation(probed: Path) -> None:
+    from conceptlab.bench.probe import bench_probe_pairs
+    from conceptlab.errors import ParamsError
+
+    known = json.loads((probed / "probe" / "known_concepts.json").read_text())
+    small, stage_budget = bench_probe_pairs(probed, [10, 50])  # the tiny spec's max_pairs is 50
+    # at the stage's own budget, the rerun reaches the stage's figures exactly
+    assert stage_budget["best"] == {name: best["test_accuracy"] for name, best in known["best"].items()}
+    assert stage_budget["max_abs_change"] == 0.0 and stage_budget["outside_interval"] == []
+    assert small["max_pairs"] == 10 and small["seconds"] > 0
+    assert set(small["best"]) <= set(stage_budget["best"])
+    assert small["max_abs_change"] >= small["mean_abs_change"] >= 0.0
+    assert set(small["outside_interval"]) <= set(small["best"])
+    with pytest.raises(ParamsError, match=r"\[0\]"):
+        bench_probe_pairs(probed, [0])
+
+
+def test_auc_standard_error_matches_hanley_mcneil() -> None:
+    from conceptlab.bench.probe import auc_standard_error
+
+    # A = 0.9 with 50 and 50 cases: Q1 = 0.9 / 1.1, Q2 = 1.62 / 1.9, SE = 0.0321 by their formula
+    assert auc_standard_error(0.9, 50, 50) == pytest.approx(0.0321, abs=0.0005)
+    assert auc_standard_error(0.9, 200, 200) < auc_standard_error(0.9, 50, 50)

@@ -20,6 +20,7 @@ from conceptlab.interfaces import Component
 from conceptlab.plugins import get_registry
 from conceptlab.registry import PluginInfo, Registry
 from conceptlab.spec import STAGES
+from conceptlab.threads import apply_thread_policy
 
 __all__ = ["main"]
 
@@ -36,6 +37,10 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trace-hooks", action="store_true",
         help="write every hook call to stderr (also CONCEPTLAB_TRACE_HOOKS=1)",
+    )
+    parser.add_argument(
+        "--threads", metavar="N",
+        help="numeric (torch) threads per process, workers included (default 1; also CONCEPTLAB_THREADS=N)",
     )
 
 
@@ -202,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _global_options(pre)
     early, _ = pre.parse_known_args(argv)
     try:
+        # before any plugin can import torch: OpenMP reads its wait policy once, at import
+        apply_thread_policy(early.threads)
         _export_switches(early)
         registry = get_registry(
             autoload=False if early.no_autoload else None,

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from conceptlab.errors import ComponentError, SpecError
 from conceptlab.spec import EXECUTORS, ExecutorSpec
+from conceptlab.threads import THREADS_ENV, apply_thread_policy
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "SerialExecutor", "make_executor", "require_ray"]
 
@@ -60,13 +61,13 @@ class SerialExecutor(Executor):
 
 
 def _init_worker() -> None:
-    # One numeric thread per worker: the pool supplies the parallelism.
-    os.environ["OMP_NUM_THREADS"] = "1"
+    """The thread policy in a worker (one numeric thread unless overridden): the pool supplies the parallelism."""
+    apply_thread_policy()
     try:
-        import torch
+        import torch  # noqa: F401  (imported after the policy set OMP_NUM_THREADS and the wait policy)
     except ImportError:
         return
-    torch.set_num_threads(1)
+    apply_thread_policy()  # torch is loaded now: set its intra-op threads directly as well
 
 
 class LocalExecutor(Executor):
@@ -138,7 +139,7 @@ def require_ray() -> Any:
 
 
 def _ray_unit(fn: Callable[[T], R], payload: T) -> R:
-    """One unit inside a Ray worker, with one numeric thread (the cluster supplies the parallelism)."""
+    """One unit inside a Ray worker, under the thread policy (the cluster supplies the parallelism)."""
     _init_worker()
     return fn(payload)
 
@@ -180,7 +181,11 @@ class RayExecutor(Executor):
     def _connect(self) -> Any:
         ray = self._ray
         if not ray.is_initialized():
-            env = {"env_vars": {"OMP_NUM_THREADS": "1"}}
+            policy = apply_thread_policy()
+            env = {"env_vars": {
+                THREADS_ENV: str(policy.threads), "OMP_NUM_THREADS": str(policy.threads),
+                "OMP_WAIT_POLICY": policy.wait_policy,
+            }}
             try:
                 if self.address is None:
                     ray.init(num_cpus=self.num_cpus, include_dashboard=False,

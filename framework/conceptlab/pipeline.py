@@ -11,6 +11,7 @@ atomically as it arrives. The contexts and components live in
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from conceptlab.checks import check_inputs, check_stages
 from conceptlab.errors import ConceptlabError, SpecError
 from conceptlab.executors import make_executor
 from conceptlab.plugins import get_registry
+from conceptlab.precision import AUTO_PRECISION_ENV
 from conceptlab.registry import Registry
 from conceptlab.run.components import PLAYER_PREFIX, Components
 from conceptlab.run.context import RunContext, StageContext, StageSummary
@@ -28,6 +30,7 @@ from conceptlab.run.worker import components_for, use_components
 from conceptlab.rundir import RunDir
 from conceptlab.spec import RunSpec, resolve_spec
 from conceptlab.stages import StageFunction, stage_function
+from conceptlab.threads import current_thread_policy
 
 __all__ = [
     "PLAYER_PREFIX",
@@ -108,6 +111,10 @@ def run_pipeline(
     run_dir.open()
 
     use_components(components)
+    precision = components.precision
+    if spec.precision == "auto":  # workers reuse this process's choice rather than measure again
+        os.environ[AUTO_PRECISION_ENV] = precision.used
+    run_dir.record_runtime(threads=current_thread_policy().as_dict(), precision=precision.as_dict())
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
@@ -138,7 +145,8 @@ def _run_stage(run: RunContext, stage: str, fn: StageFunction) -> None:
         raise
     seconds = round(time.time() - started, 3)
     run_dir.update_stage(
-        stage, status="finished", seconds=seconds, units=ctx.units_total, figures=figures
+        stage, status="finished", seconds=seconds, units=ctx.units_total, figures=figures,
+        precision=run.components.precision.used, threads=current_thread_policy().threads,
     )
     summary = StageSummary(stage, seconds, ctx.units_total, figures)
     registry.hook.after_stage(run=run, stage=stage, summary=summary)

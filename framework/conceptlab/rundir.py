@@ -162,6 +162,16 @@ class RunDir:
         """The run's manifest as it is on disk."""
         return read_json(self.manifest_path)
 
+    def record_runtime(self, **fields: Any) -> None:
+        """Record how this invocation runs (thread policy, precision) under the manifest's ``runtime``.
+
+        Each invocation (a first run, a resume) replaces the record; each finished
+        stage also keeps the precision and threads it ran with.
+        """
+        manifest = self.manifest()
+        manifest["runtime"] = {**fields, "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        atomic_write_json(self.manifest_path, manifest)
+
     def update_stage(self, stage: str, **fields: Any) -> None:
         """Merge ``fields`` into the manifest's record of ``stage``."""
         manifest = self.manifest()

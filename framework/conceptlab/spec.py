@@ -326,6 +326,13 @@ class RunSpec(_Strict):
     description: str = Field(default="", description="Free text for the report.")
     seed: int = Field(default=0, ge=0, description="All randomness in the run flows from this.")
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    precision: Literal["fp32", "bf16", "auto"] = Field(
+        default="fp32",
+        description="Numeric precision of network evaluation and training: 'fp32'; 'bf16' (bf16 "
+        "autocast: faster on CPUs with native bf16, several times slower without); 'auto' "
+        "(bf16 only where the CPU has native bf16 and a quick measured check finds it faster). "
+        "The choice is recorded in the run manifest.",
+    )
     domain: ComponentRef
     agent: ComponentRef
     search: ComponentRef = Field(default_factory=lambda: ComponentRef(name="puct"))
@@ -491,7 +498,11 @@ def spec_hash(spec: RunSpec) -> str:
 
     The ``executor`` section is left out: it decides where units run, never what
     they compute, so a run started on one executor can be resumed on another.
+    ``precision`` is left out when it is the default ``fp32``, so that specs
+    written before it existed keep their hash.
     """
     content = spec.model_dump(mode="json", exclude={"executor"})
+    if content.get("precision") == "fp32":
+        del content["precision"]
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -25,6 +25,7 @@ from torch import nn
 from conceptlab.errors import CheckpointError, ComponentError
 from conceptlab.interfaces import Domain, StrictParams, TrainableAgent
 from conceptlab.interfaces.domain import S
+from conceptlab.precision import PrecisionError, autocast
 from conceptlab.values import CheckpointInfo, Evaluation
 
 __all__ = ["CHECKPOINT_FORMAT", "PolicyValueNet", "TorchAgent", "legal_mask"]
@@ -69,6 +70,16 @@ class TorchAgent(TrainableAgent[S]):
             self.network = self.build_network()
         self.network.eval()
         self.device = torch.device("cpu")
+        # "fp32", or "bf16": forward and backward passes under bf16 autocast (see set_precision)
+        self.precision = "fp32"
+
+    def set_precision(self, precision: str) -> None:
+        """Evaluate and fit in ``precision`` (``fp32`` or ``bf16``, see :mod:`conceptlab.precision`)."""
+        if precision not in ("fp32", "bf16"):
+            raise PrecisionError(
+                f"agent {self.name!r}: precision must be 'fp32' or 'bf16', got {precision!r}"
+            )
+        self.precision = precision
 
     @abstractmethod
     def build_network(self) -> PolicyValueNet:
@@ -124,7 +135,10 @@ class TorchAgent(TrainableAgent[S]):
         x = torch.from_numpy(self.encode(states))
         mask = torch.from_numpy(legal_mask(self.domain, states))
         with torch.inference_mode():
-            logits, value, captured = self._forward(x, layers)
+            with autocast(self.precision):
+                logits, value, captured = self._forward(x, layers)
+            logits, value = logits.float(), value.float()
+            captured = {k: v.float() for k, v in captured.items()}
             logits = self.action_logits(logits, states).masked_fill(~mask, float("-inf"))
             # a terminal state has no legal action: give it an all-zero policy, not NaNs
             policy = torch.softmax(logits, dim=-1).nan_to_num(0.0)
@@ -167,7 +181,9 @@ class TorchAgent(TrainableAgent[S]):
                 totals = {"policy_loss": 0.0, "value_loss": 0.0}
                 for start in range(0, n, batch_size):
                     idx = order[start:start + batch_size]
-                    logits, value = self.network(x_all[idx])
+                    with autocast(self.precision):
+                        logits, value = self.network(x_all[idx])
+                    logits, value = logits.float(), value.float()
                     logits = self.action_logits(logits, [states[i] for i in idx.tolist()])
                     log_p = torch.log_softmax(logits.masked_fill(~mask_all[idx], -1e9), dim=-1)
                     policy_loss = -(p_all[idx] * log_p).sum(dim=-1).mean()

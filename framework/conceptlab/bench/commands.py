@@ -14,7 +14,7 @@ __all__ = ["add_bench_commands"]
 
 
 def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``bench search``, ``bench mine`` and ``bench scale``."""
+    """Register ``bench search``, ``bench train``, ``bench mine`` and ``bench scale``."""
     p = commands.add_parser("search", help="batched search vs one-leaf search vs raw net throughput")
     p.add_argument("spec", help="a spec naming the domain, agent and search to measure")
     p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
@@ -29,6 +29,26 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_search)
+
+    p = commands.add_parser("train", help="supervised training samples/s of the spec's agent (TrainableAgent.fit)")
+    p.add_argument("spec", help="a spec naming the domain and agent (and precision) to measure")
+    p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
+    p.add_argument("--positions", type=int, default=512, help="training positions per round (random play)")
+    p.add_argument("--batch-size", type=int, help="positions per step (default: the spec's stages.train.batch_size)")
+    p.add_argument("--epochs", type=int, default=1, help="passes over the positions per round")
+    p.add_argument("--repeats", type=int, default=3, help="rounds timed (the figure is the best round's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
+    p.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    p.set_defaults(func=_cmd_bench_train)
+
+    p = commands.add_parser(
+        "probe", help="known-concept validation of a finished probe stage at several pair budgets"
+    )
+    p.add_argument("run_dir", help="a run directory whose probe stage has run")
+    p.add_argument("--pairs", default="50,100,200,500", help="comma-separated max_pairs values to try")
+    p.add_argument("--workers", type=int, default=1, help="worker processes for the validation units")
+    p.add_argument("--json", dest="json_path", help="also write the rows to this file")
+    p.set_defaults(func=_cmd_bench_probe)
 
     p = commands.add_parser("mine", help="seconds per concept: cvxpy vs direct LP, and teaching")
     p.add_argument("--dim", type=int, default=4096, help="activation dimension (the reference layer size)")
@@ -56,7 +76,47 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.set_defaults(func=_cmd_bench_scale)
 
 
+def _context(precision: Any = None) -> dict[str, Any]:
+    """What every benchmark prints before its figures: thread policy, load, precision, peak."""
+    from conceptlab.bench.peak import measure_peak
+    from conceptlab.threads import current_thread_policy, load_average
+
+    policy = current_thread_policy()
+    context: dict[str, Any] = {
+        "thread_policy": policy.describe(),
+        "threads": policy.threads,
+        "load_average_start": " ".join(f"{x:.2f}" for x in load_average()),
+    }
+    if precision is not None:
+        context["precision"] = f"{precision.used} (asked {precision.requested}: {precision.reason})"
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return context
+    context["torch_threads"] = sys.modules["torch"].get_num_threads()
+    peak = measure_peak("float32")
+    context["peak_fp32_gflops"] = peak.gflops
+    if precision is not None and precision.used == "bf16" and precision.native_bf16:
+        context["peak_bf16_gflops"] = measure_peak("bfloat16").gflops
+    return context
+
+
+def _peak(context: dict[str, Any]) -> Any:
+    """The peak a benchmark's figures are a fraction of: bf16's when native bf16 is used, else fp32's.
+
+    (Emulated bf16 has no peak worth the name: its matrix products run far below fp32's.)
+    """
+    from conceptlab.bench.peak import Peak
+
+    if "peak_bf16_gflops" in context:
+        return Peak(context["peak_bf16_gflops"], "bfloat16", 0, context["threads"])
+    return Peak(context.get("peak_fp32_gflops", 0.0), "float32", 0, context["threads"])
+
+
 def _emit(figures: dict[str, Any], json_path: str | None) -> int:
+    from conceptlab.threads import load_average
+
+    figures["load_average_end"] = " ".join(f"{x:.2f}" for x in load_average())
     width = max(len(k) for k in figures)
     for key, value in figures.items():
         shown = f"{value:.4g}" if isinstance(value, float) else value
@@ -73,9 +133,12 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
     from conceptlab.pipeline import Components
     from conceptlab.spec import load_spec, resolve_spec
 
+    from conceptlab.bench.peak import fraction_of_peak, network_flops
+
     spec = load_spec(args.spec, args.set)
     components = Components(resolve_spec(spec, registry, source=args.spec), registry)
     agent = components.agent(args.checkpoint) if args.checkpoint else components.new_agent(spec.seed)
+    context = _context(components.precision)
     figures = bench_search(
         components.domain,
         agent,
@@ -90,9 +153,70 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
             positions=args.positions, rng=np.random.default_rng(spec.seed), repeats=args.repeats,
         )
         figures.update({f"{name}_{key}": value for key, value in measured.items()})
-    if "torch" in sys.modules:  # the figures depend on it: record it with them
-        figures["torch_threads"] = sys.modules["torch"].get_num_threads()
-    return _emit(figures, args.json_path)
+    flops = network_flops(agent, components.domain.opening_states(figures["batch_size"], np.random.default_rng(0)))
+    if flops is not None:
+        peak = _peak(context)
+        figures["net_mflops_per_eval"] = flops / 1e6
+        figures["net_fraction_of_peak"] = fraction_of_peak(figures["net_evals_per_s"], flops, peak)
+        figures["search_fraction_of_peak"] = fraction_of_peak(figures["batched_sims_per_s"], flops, peak)
+    return _emit({**context, **figures}, args.json_path)
+
+
+def _cmd_bench_train(args: argparse.Namespace, registry: Registry) -> int:
+    import numpy as np
+
+    from conceptlab.bench.peak import fraction_of_peak, network_flops
+    from conceptlab.bench.train import bench_train
+    from conceptlab.pipeline import Components
+    from conceptlab.spec import load_spec, resolve_spec
+
+    spec = load_spec(args.spec, args.set)
+    components = Components(resolve_spec(spec, registry, source=args.spec), registry)
+    agent = components.agent(args.checkpoint) if args.checkpoint else components.new_agent(spec.seed)
+    batch_size = args.batch_size or spec.stages.train.batch_size
+    context = _context(components.precision)
+    figures = bench_train(
+        components.domain, agent, positions=args.positions, batch_size=batch_size,
+        epochs=args.epochs, repeats=args.repeats, rng=np.random.default_rng(spec.seed),
+        learning_rate=spec.stages.train.learning_rate,
+    )
+    states = components.domain.opening_states(min(batch_size, 32), np.random.default_rng(0))
+    flops = network_flops(agent, states, backward=True)
+    if flops is not None:
+        figures["train_mflops_per_sample"] = flops / 1e6
+        figures["train_fraction_of_peak"] = fraction_of_peak(figures["samples_per_s"], flops, _peak(context))
+    return _emit({**context, **figures}, args.json_path)
+
+
+def _cmd_bench_probe(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.bench.probe import bench_probe_pairs
+    from conceptlab.errors import ParamsError
+    from conceptlab.executors import LocalExecutor, SerialExecutor
+
+    try:
+        budgets = [int(x) for x in args.pairs.split(",") if x.strip()]
+    except ValueError:
+        raise ParamsError(f"bench probe: --pairs must be comma-separated integers, got {args.pairs!r}") from None
+    context = _context()
+    for key, value in context.items():
+        print(f"{key:<20}  {value:.4g}" if isinstance(value, float) else f"{key:<20}  {value}")
+    executor = LocalExecutor(args.workers) if args.workers > 1 else SerialExecutor()
+    with executor:
+        rows = bench_probe_pairs(args.run_dir, budgets, executor=executor)
+    families = list(rows[0]["families"])
+    print(f"stage's own mean best accuracy: {rows[0]['stage_mean_best_accuracy']:.4f}")
+    print("max_pairs  seconds  mean_best  max_change  mean_change  outside_95%  " + "  ".join(families))
+    for row in rows:
+        print(f"{row['max_pairs']:>9}  {row['seconds']:>7.1f}  {row['mean_best_accuracy']:>9.4f}  "
+              f"{row['max_abs_change']:>10.4f}  {row['mean_abs_change']:>11.4f}  "
+              f"{len(row['outside_interval']):>11}  "
+              + "  ".join(f"{row['families'].get(f, float('nan')):.4f}" for f in families))
+    from conceptlab.threads import load_average
+
+    print(f"load_average_end      {' '.join(f'{x:.2f}' for x in load_average())}")
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps({**context, "rows": rows}, indent=2, sort_keys=True) + "\n")
+    return 0
 
 
 def _cmd_bench_mine(args: argparse.Namespace, registry: Registry) -> int:
@@ -100,9 +224,14 @@ def _cmd_bench_mine(args: argparse.Namespace, registry: Registry) -> int:
 
     from conceptlab.bench.mine import bench_mine
 
+    context = _context()
     figures = bench_mine(
         dim=args.dim, pairs=args.pairs, concepts=args.concepts, rng=np.random.default_rng(0)
     )
+    if "peak_fp32_gflops" in context:
+        # the LP's dense work: each simplex iteration prices the m x 2d constraint matrix once
+        work = figures["lp_iterations_per_concept"] * 2.0 * args.pairs * 2 * args.dim
+        figures["lp_fraction_of_peak"] = work / figures["lp_s_per_concept"] / (context["peak_fp32_gflops"] * 1e9)
     if args.spec:
         from conceptlab.bench.mine import bench_teach
         from conceptlab.pipeline import Components
@@ -113,7 +242,7 @@ def _cmd_bench_mine(args: argparse.Namespace, registry: Registry) -> int:
         figures.update(bench_teach(
             components, rng=np.random.default_rng(spec.seed), concepts=args.concepts, pool_size=args.pool
         ))
-    return _emit(figures, args.json_path)
+    return _emit({**context, **figures}, args.json_path)
 
 
 def _cmd_bench_scale(args: argparse.Namespace, registry: Registry) -> int:
@@ -133,8 +262,9 @@ def _cmd_bench_scale(args: argparse.Namespace, registry: Registry) -> int:
     def progress(message: str) -> None:
         print(f"bench scale: {message}", file=sys.stderr, flush=True)
 
+    context = _context()
     figures = bench_scale(
         spec, games=args.games, repeats=args.repeats, pool=args.pool, dim=args.dim,
         address=args.address, progress=progress,
     )
-    return _emit(figures, args.json_path)
+    return _emit({**context, **figures}, args.json_path)

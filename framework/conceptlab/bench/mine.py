@@ -114,7 +114,8 @@ def bench_mine(
             check, to report ``teach_s_per_concept``.
 
     Returns:
-        ``dim``, ``pairs``, ``concepts``, ``lp_s_per_concept``,
+        ``dim``, ``pairs``, ``concepts``, ``lp_s_per_concept``, ``lp_iterations_per_concept``
+        (HiGHS simplex iterations),
         ``cvxpy_s_per_concept``, ``cvxpy_first_s``, ``cvxpy_fresh_s_per_concept``,
         ``cvxpy_over_lp`` (the ratio of the two per-concept figures),
         ``objective_max_rel_diff`` (between backends), ``meets_1s_target`` and
@@ -133,7 +134,10 @@ def bench_mine(
     lp = ConvexMiner(ConvexMiner.Params(backend="lp"))
     reused = ConvexMiner(ConvexMiner.Params(backend="cvxpy"))
     fresh = ConvexMiner(ConvexMiner.Params(backend="cvxpy", reuse_compiled=False))
-    lp_runs = [_timed(lp, p) for p in problems]
+    lp_runs, lp_iterations = [], []
+    for problem in problems:
+        lp_runs.append(_timed(lp, problem))
+        lp_iterations.append(lp.last_iterations)
     reused_runs = [_timed(reused, p) for p in problems]
     fresh_runs = [_timed(fresh, p) for p in problems]
     lp_s = float(np.mean([s for s, _ in lp_runs]))
@@ -148,6 +152,7 @@ def bench_mine(
         "pairs": pairs,
         "concepts": concepts,
         "lp_s_per_concept": lp_s,
+        "lp_iterations_per_concept": float(np.mean(lp_iterations)),
         "cvxpy_s_per_concept": cvxpy_s,
         "cvxpy_first_s": reused_runs[0][0],
         "cvxpy_fresh_s_per_concept": float(np.mean([s for s, _ in fresh_runs])),

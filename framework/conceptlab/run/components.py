@@ -14,6 +14,7 @@ from typing import Any
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces import Agent, Domain, Search, build_params
+from conceptlab.precision import PrecisionChoice, resolve_precision
 from conceptlab.registry import Registry
 from conceptlab.spec import ResolvedSpec
 
@@ -71,9 +72,29 @@ class Components:
         """The agent's layer names (from one freshly built agent)."""
         return tuple(self.new_agent(0).layer_names)
 
+    @functools.cached_property
+    def precision(self) -> PrecisionChoice:
+        """The spec's precision as resolved on this machine (``auto`` once per process)."""
+        return resolve_precision(self.spec.precision)
+
+    def _in_precision(self, agent: Agent[Any], what: str) -> Agent[Any]:
+        set_precision = getattr(agent, "set_precision", None)
+        if set_precision is not None:
+            set_precision(self.precision.used)
+        elif self.spec.precision == "bf16":
+            raise ComponentError(
+                f"precision = 'bf16', but {what} has no set_precision (only network agents such as "
+                "TorchAgent subclasses run in bf16); use 'fp32' or 'auto'"
+            )
+        return agent
+
     def new_agent(self, seed: int) -> Agent[Any]:
-        """A freshly initialised agent (weights seeded by ``seed``)."""
-        return self._make("agent", self.domain, seed=seed)
+        """A freshly initialised agent (weights seeded by ``seed``), in the spec's precision.
+
+        Raises:
+            ComponentError: The spec asks for ``bf16`` and the agent has no ``set_precision``.
+        """
+        return self._in_precision(self._make("agent", self.domain, seed=seed), f"agent {self.spec.agent.name!r}")
 
     def agent(self, checkpoint: str) -> Agent[Any]:
         """The agent with the weights of ``checkpoint`` (cached per path), or the spec's
@@ -93,7 +114,7 @@ class Components:
             if name not in self.resolved.players:
                 raise ComponentError(f"the spec has no player {name!r} (players: {', '.join(self.resolved.players)})")
             cls, params = self.resolved.players[name]
-            self._agents[key] = cls(self.domain, params)
+            self._agents[key] = self._in_precision(cls(self.domain, params), f"player {name!r}")
         return self._agents[key]
 
     @functools.cached_property

@@ -40,6 +40,7 @@ from pydantic import Field, model_validator
 
 from conceptlab.errors import ComponentError, RunDirError
 from conceptlab.interfaces import StrictParams
+from conceptlab.precision import resolve_precision
 
 from conceptlab_chess.agent import AlphaZeroChessAgent
 from conceptlab_chess.domain import ChessDomain
@@ -284,8 +285,13 @@ def _holdout_metrics(agent: AlphaZeroChessAgent, dataset: Dataset, rows: np.ndar
     return {"holdout_top1": top1 / len(rows), "holdout_value_mse": sq / len(rows), "holdout_positions": float(len(rows))}
 
 
-def train(out: str | Path, config: TrainConfig, *, progress: Progress | None = None) -> list[Path]:
+def train(
+    out: str | Path, config: TrainConfig, *, progress: Progress | None = None, precision: str = "fp32"
+) -> list[Path]:
     """Train on ``out/analysis`` and write ``out/checkpoints/step-NNNN.pt`` per epoch; returns them.
+
+    ``precision`` (``fp32``, ``bf16`` or ``auto``, see :mod:`conceptlab.precision`)
+    is how the net fits and evaluates; it is said through ``progress``.
 
     A rerun loads the latest checkpoint and continues with the next epoch; a
     rerun with more ``epochs`` (the one setting that may change) extends the
@@ -301,6 +307,10 @@ def train(out: str | Path, config: TrainConfig, *, progress: Progress | None = N
     agent = AlphaZeroChessAgent(domain, AlphaZeroChessAgent.Params(
         blocks=config.blocks, filters=config.filters, se_ratio=config.se_ratio, value_hidden=config.value_hidden,
     ), seed=config.seed)
+    choice = resolve_precision(precision)
+    agent.set_precision(choice.used)
+    if progress is not None:
+        progress(f"precision: {choice.used} (asked {choice.requested}: {choice.reason})")
     folder = out / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
     existing = sorted(folder.glob("step-*.pt"))

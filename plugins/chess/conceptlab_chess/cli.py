@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from conceptlab.errors import CheckpointError, ConceptlabError, ParamsError
+from conceptlab.threads import apply_thread_policy, resolve_threads, set_wait_policy
 
 from conceptlab_chess.openings import opening_set
 from conceptlab_chess.players import Player, PolicyPlayer, SearchPlayer, registry_search_factory
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from conceptlab.agents.torch import TorchAgent
 
 __all__ = ["DEFAULT_CHECKPOINT", "build_parser", "main"]
+
+set_wait_policy()  # before any command loads torch: OpenMP reads its wait policy only then
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "teacher.pt"
 """The shipped teacher network, used when no ``--checkpoint`` is given."""
@@ -107,11 +110,10 @@ def _uci(args: argparse.Namespace) -> int:
         return agent.domain, _player(agent, args.simulations, args.search, args.seed, increment=16)
 
     def set_threads(threads: int) -> None:
-        import torch
+        apply_thread_policy(threads)
 
-        torch.set_num_threads(threads)
-
-    engine = UciEngine(load, weights=weights, default_simulations=max(args.simulations, 1), threads=args.threads,
+    engine = UciEngine(load, weights=weights, default_simulations=max(args.simulations, 1),
+                       threads=resolve_threads(args.threads)[0],
                        set_threads=set_threads, name=f"conceptlab {args.agent}", output=sys.stdout)
     engine.run(sys.stdin)
     return 0
@@ -119,11 +121,9 @@ def _uci(args: argparse.Namespace) -> int:
 
 def _match_share(options: dict[str, Any], worker: int) -> list[tuple[int, Any]]:
     """Games ``worker, worker + workers, ...`` of a ``match``, played in a worker process."""
-    import torch
-
     from conceptlab_chess.strength import play_match_games
 
-    torch.set_num_threads(options["threads"])
+    apply_thread_policy(options["threads"])
     agent = _agent(options["checkpoint"], options["agent"], options["weights"])
     player = _player(agent, options["simulations"], options["search"], options["seed"] + worker)
     indices = range(worker, options["games"], options["workers"])
@@ -159,15 +159,13 @@ def _match_parallel(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
-    import torch
-
     from conceptlab_chess.strength import play_match
 
     if args.workers < 1:
         raise ParamsError(f"match: --workers must be at least 1, got {args.workers}")
     if args.workers > 1:
         return _match_parallel(args)
-    torch.set_num_threads(args.threads)
+    apply_thread_policy(args.threads)
     agent = _agent(args.checkpoint, args.agent, args.weights)
 
     def report(i: int, record: object) -> None:
@@ -185,11 +183,10 @@ def _match(args: argparse.Namespace) -> int:
 
 def _bootstrap(args: argparse.Namespace) -> int:
     import pydantic
-    import torch
 
     from conceptlab_chess.bootstrap import AnalysisConfig, TrainConfig, analyse_positions, load_dataset, train
 
-    torch.set_num_threads(args.threads)
+    apply_thread_policy(args.threads)
     config = _bootstrap_config(args.config)
     flags = {k: v for k, v in vars(args).items() if v is not None}
     analysis_keys = ("seed", "openings", "depth", "time_limit", "multipv", "min_plies", "max_plies", "chunk_size")
@@ -215,7 +212,7 @@ def _bootstrap(args: argparse.Namespace) -> int:
         dataset.save(Path(args.out) / "dataset.npz")
         say(f"dataset: {len(dataset)} positions in {Path(args.out) / 'dataset.npz'}")
     if not args.analyse_only:
-        checkpoints = train(args.out, training, progress=say)
+        checkpoints = train(args.out, training, progress=say, precision=args.precision)
         if checkpoints:
             print(checkpoints[-1])
     return 0
@@ -274,7 +271,8 @@ def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
                        help="az-chess checkpoint (default: the shipped teacher); with --agent lc0, a fine-tuned one")
         p.add_argument("--simulations", type=int, default=400, help="search simulations per move (0: the net's policy alone)")
         p.add_argument("--search", default="puct", help="registered search to use")
-        p.add_argument("--threads", type=int, default=1, help="torch threads")
+        p.add_argument("--threads", type=int, default=None,
+                       help="torch threads per process (default 1, or CONCEPTLAB_THREADS; see docs/cli.md)")
         p.add_argument("--seed", type=int, default=0)
 
     uci = commands.add_parser("uci", help="speak UCI on stdin/stdout")
@@ -314,8 +312,11 @@ def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
     boot.add_argument("--epochs", type=int, default=None, help="training epochs (default 10)")
     boot.add_argument("--batch-size", type=int, default=None)
     boot.add_argument("--learning-rate", type=float, default=None)
-    boot.add_argument("--threads", type=int, default=1)
+    boot.add_argument("--threads", type=int, default=None,
+                      help="torch threads (default 1, or CONCEPTLAB_THREADS)")
     boot.add_argument("--seed", type=int, default=None)
+    boot.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+                      help="fit in fp32, bf16 (fast only on CPUs with native bf16) or auto (see docs/cli.md)")
     boot.add_argument("--analyse-only", action="store_true")
     boot.add_argument("--train-only", action="store_true")
     boot.set_defaults(func=_bootstrap)

@@ -3,7 +3,7 @@
 Commands::
 
     conceptlab-openspiel match RUN_OR_SPEC [--games 40] [--mcts-simulations 1000]
-        [--checkpoint -1 | --checkpoint-path PATH] [--agent-simulations N] [--seed 0] [--threads 1]
+        [--checkpoint -1 | --checkpoint-path PATH] [--agent-simulations N] [--seed 0] [--threads N]
 
 ``RUN_OR_SPEC`` is a run directory (its ``spec.json`` and trained checkpoint
 series are used) or a spec file (its run directory ``runs/<name>``, or
@@ -22,6 +22,7 @@ from conceptlab.errors import CheckpointError, ComponentError, ConceptlabError, 
 from conceptlab.pipeline import components_for
 from conceptlab.rundir import read_json
 from conceptlab.spec import load_spec
+from conceptlab.threads import apply_thread_policy
 
 from conceptlab_openspiel.domain import OpenSpielDomain
 from conceptlab_openspiel.match import GameResult, play_match
@@ -58,9 +59,7 @@ def _checkpoint(run: Path, index: int) -> tuple[str, dict[str, Any]]:
 
 
 def _match(args: argparse.Namespace) -> int:
-    import torch
-
-    torch.set_num_threads(args.threads)
+    apply_thread_policy(args.threads)
     run = _run_dir(args.target, args.run_dir)
     spec_path = run / "spec.json"
     if not spec_path.is_file():
@@ -119,7 +118,8 @@ def build_parser(prog: str = "conceptlab-openspiel") -> argparse.ArgumentParser:
     match.add_argument("--agent-simulations", type=int,
                        help="the agent's search simulations (default: the spec's)")
     match.add_argument("--seed", type=int, default=0, help="seed of the MCTS bots")
-    match.add_argument("--threads", type=int, default=1, help="torch threads")
+    match.add_argument("--threads", type=int, default=None,
+                       help="torch threads (default 1, or CONCEPTLAB_THREADS; see docs/cli.md)")
     match.set_defaults(func=_match)
     return parser
 
@@ -129,7 +129,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "conceptlab-openspiel") 
     print one line and return 2."""
     args = build_parser(prog).parse_args(argv)
     for name in ("games", "mcts_simulations", "mcts_rollouts", "threads"):
-        if getattr(args, name, 1) < 1:
+        value = getattr(args, name, 1)
+        if value is not None and value < 1:  # threads: None means the thread policy's default
             print(f"{prog}: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
     if args.agent_simulations is not None and args.agent_simulations < 1:

@@ -65,3 +65,6 @@ def test_cli_refuses_a_missing_target(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["match", str(tmp_path)]) == 2
     assert "no spec.json" in capsys.readouterr().err
     assert main(["match", str(tmp_path), "--games", "0"]) == 2
+    assert "--games must be >= 1" in capsys.readouterr().err
+    assert main(["match", str(tmp_path), "--threads", "0"]) == 2
+    assert "--threads must be >= 1" in capsys.readouterr().err
