@@ -61,7 +61,7 @@ def open_study(puzzles: str | None, db: str, registry: Registry) -> tuple[StudyS
     """The study in ``db`` (created from ``puzzles`` if given) and its domain, built by ``registry``.
 
     The domain is built with the params the puzzle set records (``domain_params``
-    in ``index.json``, kept in the database), e.g. an OpenSpiel game's name.
+    in ``index.json``, kept in the database), e.g. which game of a family of games.
 
     Raises:
         PuzzleSetError, StudyDatabaseError, ComponentError: a bad directory, database or domain.

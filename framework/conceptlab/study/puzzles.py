@@ -58,7 +58,7 @@ class PuzzleSet:
     concepts: tuple[ConceptPuzzles, ...]
     """The concepts in the order of ``index.json``."""
     domain_params: Mapping[str, Any] = field(default_factory=dict)
-    """The domain's params (e.g. an OpenSpiel game's name); empty for the domain's defaults."""
+    """The domain's params (e.g. which game of a family of games); empty for the domain's defaults."""
 
     def items(self) -> Iterator[tuple[ConceptPuzzles, int, int, Puzzle]]:
         """``(concept, phase, position, puzzle)`` for every puzzle, phase 1 before phase 3."""

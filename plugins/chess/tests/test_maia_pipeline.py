@@ -1,5 +1,5 @@
-"""specs/chess-maia.toml end to end at tiny budgets: Maia-1900 as weaker player, reference
-player and student, each named in the run's figures."""
+"""specs/chess-maia.toml end to end (every stage) at tiny budgets: Maia-1900 as weaker player,
+reference player and student, each named in the run's figures and report."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def test_maia_plays_its_three_roles(tmp_path):
             pytest.fail(f"Maia-1900 is needed: {exc} (CONCEPTLAB_REQUIRE_MAIA=1)", pytrace=False)
         pytest.skip(f"Maia-1900 is not fetched: {exc}")
     spec = load_spec(SPEC, TINY)
-    run_pipeline(spec, tmp_path / "run", progress=False, stages=["train", "collect", "mine", "teach", "novelty"])
+    run_pipeline(spec, tmp_path / "run", progress=False)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert all(record["status"] == "finished" for record in manifest["stages"].values()), manifest["stages"]
     collect = manifest["stages"]["collect"]["figures"]
     assert collect["weaker_player"] == "player 'maia' (lc0 weights=maia-1900)"
     assert collect["reference_source"].startswith("games of player 'maia' (lc0 weights=maia-1900) sampling its policy")
