@@ -9,7 +9,6 @@ encoding (the board not mirrored for Black) fails them.
 
 from __future__ import annotations
 
-import os
 
 import chess
 import numpy as np
@@ -31,13 +30,8 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def maia() -> Lc0Agent:
-    try:
-        return Lc0Agent(ChessDomain(), Lc0Agent.Params(weights="maia-1900"))
-    except CheckpointError as exc:
-        if os.environ.get("CONCEPTLAB_REQUIRE_MAIA") == "1":
-            pytest.fail(f"Maia-1900 is needed: {exc} (CONCEPTLAB_REQUIRE_MAIA=1)", pytrace=False)
-        pytest.skip(f"Maia-1900 is not fetched: {exc}")
+def maia(maia_weights) -> Lc0Agent:
+    return Lc0Agent(ChessDomain(), Lc0Agent.Params(weights="maia-1900"))
 
 
 def _state(domain: ChessDomain, spec: str):

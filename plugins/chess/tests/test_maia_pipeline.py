@@ -4,18 +4,12 @@ reference player and student, each named in the run's figures and report."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
-
-from conceptlab.errors import CheckpointError
 from conceptlab.pipeline import run_pipeline
 from conceptlab.plugins import get_registry
 from conceptlab.report import render_report
 from conceptlab.spec import load_spec
-
-from conceptlab_chess.lc0.named import resolve
 
 SPEC = Path(__file__).resolve().parents[3] / "specs" / "chess-maia.toml"
 TINY = [
@@ -31,13 +25,7 @@ TINY = [
 ]
 
 
-def test_maia_plays_its_three_roles(tmp_path):
-    try:
-        resolve("maia-1900")
-    except CheckpointError as exc:
-        if os.environ.get("CONCEPTLAB_REQUIRE_MAIA") == "1":
-            pytest.fail(f"Maia-1900 is needed: {exc} (CONCEPTLAB_REQUIRE_MAIA=1)", pytrace=False)
-        pytest.skip(f"Maia-1900 is not fetched: {exc}")
+def test_maia_plays_its_three_roles(tmp_path, maia_weights):
     spec = load_spec(SPEC, TINY)
     run_pipeline(spec, tmp_path / "run", progress=False)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())

@@ -139,16 +139,7 @@ def test_a_short_clock_match_against_stockfish_has_no_forfeit() -> None:
 
 
 @pytest.fixture(scope="module")
-def maia_engine() -> Iterator[chess.engine.SimpleEngine]:
-    from conceptlab.errors import CheckpointError
-    from conceptlab_chess.lc0.named import resolve
-
-    try:
-        resolve("maia-1900")
-    except CheckpointError as exc:
-        if os.environ.get("CONCEPTLAB_REQUIRE_MAIA") == "1":
-            pytest.fail(f"Maia-1900 is needed: {exc} (CONCEPTLAB_REQUIRE_MAIA=1)", pytrace=False)
-        pytest.skip(f"Maia-1900 is not fetched: {exc}")
+def maia_engine(maia_weights) -> Iterator[chess.engine.SimpleEngine]:
     engine = start("--agent", "lc0", "--weights", "maia-1900", "--simulations", "32")
     yield engine
     engine.quit()
