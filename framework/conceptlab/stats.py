@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
 
@@ -72,17 +73,9 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     """The Wilson score interval for a proportion (``(0, 1)`` when ``n`` is 0)."""
     if n <= 0:
         return 0.0, 1.0
-    z = float(np.sqrt(2.0) * _erfinv(confidence))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     phat = successes / n
     centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
-
-def _erfinv(y: float) -> float:
-    """The inverse error function, by Newton's method on ``math.erf`` (for a few confidence levels)."""
-    x = 0.0
-    for _ in range(60):
-        err = math.erf(x) - y
-        x -= err / (2.0 / math.sqrt(math.pi) * math.exp(-x * x))
-    return x
