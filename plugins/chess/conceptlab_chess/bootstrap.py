@@ -361,13 +361,16 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def ship_checkpoints(out: str | Path, steps: list[int], dest: str | Path, *, note: str = "") -> Path:
+def ship_checkpoints(out: str | Path, steps: list[int], dest: str | Path, *, note: str = "",
+                     strength: list[dict[str, Any]] | None = None) -> Path:
     """Copy checkpoints ``steps`` of ``out/checkpoints`` into ``dest`` with an ``index.json``; returns it.
 
     The last of ``steps`` (sorted) becomes ``teacher.pt``, the others keep
     their ``step-NNNN.pt`` names. The index lists them oldest first with their
     step, the training positions seen, the hold-out metrics saved with them,
-    their size and SHA-256; ``note`` records how they were made.
+    their size and SHA-256; ``note`` records how they were made. ``strength``
+    holds match results (what ``conceptlab chess match --json`` writes); each is
+    attached to the entry of the checkpoint it played with (by file name).
 
     Raises:
         RunDirError: A step has no checkpoint in ``out``.
@@ -397,6 +400,7 @@ def ship_checkpoints(out: str | Path, steps: list[int], dest: str | Path, *, not
             "metrics": payload["extra"].get("metrics", {}),
             "bytes": (dest / name).stat().st_size,
             "sha256": file_sha256(dest / name),
+            "strength": [_match_summary(m) for m in strength or () if Path(str(m.get("checkpoint"))).name == source.name],
         })
     index = dest / "index.json"
     index.write_text(json.dumps(
@@ -404,3 +408,10 @@ def ship_checkpoints(out: str | Path, steps: list[int], dest: str | Path, *, not
         indent=2, sort_keys=True,
     ) + "\n")
     return index
+
+
+def _match_summary(match: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a match result that an index keeps (not the games)."""
+    keys = ("opponent", "simulations", "games", "wins", "draws", "losses", "score", "score_low", "score_high",
+            "elo", "elo_low", "elo_high", "opponent_elo")
+    return {k: match.get(k) for k in keys}

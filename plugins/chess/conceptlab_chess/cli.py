@@ -1,4 +1,4 @@
-"""``conceptlab-chess``: play over UCI, measure strength against Stockfish, bootstrap the net.
+"""``conceptlab-chess``: play over UCI, measure strength against Stockfish or Maia, train the net.
 
 Commands::
 
@@ -6,8 +6,10 @@ Commands::
     conceptlab-chess uci --agent lc0 --weights maia-1900|PATH [--simulations N]
     conceptlab-chess fetch-weights maia-1900
     conceptlab-chess match --checkpoint PATH --stockfish-elo 1500 --games 40 --simulations 400
+    conceptlab-chess match --checkpoint PATH --opponent maia-1900 --games 40 --simulations 400 [--json FILE]
+    conceptlab-chess distill --out DIR --config specs/training/chess-distill.toml [--workers N]
     conceptlab-chess bootstrap --out DIR [--config specs/training/chess-bootstrap.toml] [--positions N --epochs E ...]
-    conceptlab-chess ship --out DIR --steps 1 3 [--dest DIR]
+    conceptlab-chess ship --out DIR --steps 1 3 [--dest DIR] [--strength MATCH.json ...]
 
 Errors a user can fix print one line and exit with status 2.
 """
@@ -15,7 +17,10 @@ Errors a user can fix print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,9 +124,18 @@ def _uci(args: argparse.Namespace) -> int:
     return 0
 
 
+def _opponent_name(options: dict[str, Any]) -> str:
+    if options["opponent"] == "stockfish":
+        budget = (f"{options['stockfish_nodes']} nodes" if options["stockfish_nodes"]
+                  else f"{options['stockfish_time']} s")
+        return f"Stockfish UCI_Elo {options['stockfish_elo']} ({budget} a move)"
+    sims = options["opponent_simulations"]
+    return f"{options['opponent']} ({'raw policy' if sims <= 0 else f'{sims} simulations'})"
+
+
 def _match_share(options: dict[str, Any], worker: int) -> list[tuple[int, Any]]:
-    """Games ``worker, worker + workers, ...`` of a ``match``, played in a worker process."""
-    from conceptlab_chess.strength import play_match_games
+    """Games ``worker, worker + workers, ...`` of a ``match`` (in a worker process, or in this one)."""
+    from conceptlab_chess.strength import play_match_games, play_player_match
 
     apply_thread_policy(options["threads"])
     agent = _agent(options["checkpoint"], options["agent"], options["weights"])
@@ -132,52 +146,62 @@ def _match_share(options: dict[str, Any], worker: int) -> list[tuple[int, Any]]:
         if options["verbose"]:
             print(f"game {i + 1}/{options['games']}: {record}", file=sys.stderr, flush=True)
 
-    records = play_match_games(
-        agent.domain, player, opening_set(options["openings"]), indices,  # type: ignore[arg-type]
-        stockfish_elo=options["stockfish_elo"], stockfish_path=options["stockfish"],
-        engine_time=options["stockfish_time"], max_plies=options["max_plies"], on_game=report,
-    )
+    openings = opening_set(options["openings"])
+    if options["opponent"] == "stockfish":
+        records = play_match_games(
+            agent.domain, player, openings, indices,  # type: ignore[arg-type]
+            stockfish_elo=options["stockfish_elo"], stockfish_path=options["stockfish"],
+            engine_time=options["stockfish_time"], engine_nodes=options["stockfish_nodes"],
+            max_plies=options["max_plies"], on_game=report,
+        )
+    else:
+        other = _agent(None, "lc0", options["opponent"])
+        opponent = _player(other, options["opponent_simulations"], options["search"], options["seed"] + 1000 + worker)
+        records = play_player_match(agent.domain, player, opponent, openings, indices,  # type: ignore[arg-type]
+                                    max_plies=options["max_plies"], on_game=report)
     return list(zip(indices, records))
 
 
-def _match_parallel(args: argparse.Namespace) -> int:
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from conceptlab_chess.strength import summarise
-
-    _agent(args.checkpoint, args.agent, args.weights)  # a missing or foreign checkpoint fails here, once
-    options = {k: getattr(args, k) for k in (
-        "checkpoint", "agent", "weights", "simulations", "search", "seed", "threads", "games", "workers", "openings", "stockfish_elo",
-        "stockfish", "stockfish_time", "max_plies", "verbose",
-    )}
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        shares = list(pool.map(_match_share, [options] * args.workers, range(args.workers)))
-    records = [record for _, record in sorted(pair for share in shares for pair in share)]
-    print(summarise([r.score for r in records], args.stockfish_elo).describe())
-    return 0
+_MATCH_OPTIONS = (
+    "checkpoint", "agent", "weights", "simulations", "search", "seed", "threads", "games", "workers", "openings",
+    "stockfish_elo", "stockfish", "stockfish_time", "stockfish_nodes", "max_plies", "verbose", "opponent",
+    "opponent_simulations",
+)
 
 
 def _match(args: argparse.Namespace) -> int:
-    from conceptlab_chess.strength import play_match
+    from conceptlab_chess.strength import summarise
 
     if args.workers < 1:
         raise ParamsError(f"match: --workers must be at least 1, got {args.workers}")
-    if args.workers > 1:
-        return _match_parallel(args)
-    apply_thread_policy(args.threads)
-    agent = _agent(args.checkpoint, args.agent, args.weights)
+    if args.games < 1:
+        raise ParamsError(f"match: --games must be at least 1, got {args.games}")
+    _agent(args.checkpoint, args.agent, args.weights)  # a missing or foreign checkpoint fails here, once
+    if args.opponent != "stockfish":
+        from conceptlab_chess.lc0.named import resolve
 
-    def report(i: int, record: object) -> None:
-        print(f"game {i + 1}/{args.games}: {record}", file=sys.stderr, flush=True)
+        resolve(args.opponent)  # an unfetched network or a missing file fails here, once
+    options = {k: getattr(args, k) for k in _MATCH_OPTIONS}
+    if args.workers == 1:
+        shares = [_match_share(options, 0)]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
 
-    result, _ = play_match(
-        agent.domain, _player(agent, args.simulations, args.search, args.seed),  # type: ignore[arg-type]
-        opening_set(args.openings), games=args.games, stockfish_elo=args.stockfish_elo,
-        stockfish_path=args.stockfish, engine_time=args.stockfish_time, max_plies=args.max_plies,
-        on_game=report if args.verbose else None,
-    )
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            shares = list(pool.map(_match_share, [options] * args.workers, range(args.workers)))
+    records = [record for _, record in sorted(pair for share in shares for pair in share)]
+    elo = args.stockfish_elo if args.opponent == "stockfish" else args.opponent_elo
+    result = summarise([r.score for r in records], elo, _opponent_name(options))
     print(result.describe())
+    if args.json:
+        import dataclasses
+        import json
+
+        Path(args.json).write_text(json.dumps({
+            "checkpoint": args.checkpoint, "simulations": args.simulations, **dataclasses.asdict(result),
+            "games_played": [dataclasses.asdict(r) for r in records],
+        }, indent=2, default=str))
     return 0
 
 
@@ -230,10 +254,10 @@ def _bootstrap_config(path: str | None) -> dict[str, Any]:
         raise ParamsError(f"bootstrap: cannot read --config {path!r}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParamsError(f"bootstrap: --config {path!r} is not TOML: {exc}") from None
-    unknown = sorted(set(data) - {"positions", "analysis", "train", "ship"})
+    unknown = sorted(set(data) - {"positions", "analysis", "shards", "games", "train", "ship"})
     if unknown:
-        raise ParamsError(f"bootstrap: --config {path!r} has unknown keys {unknown}; "
-                          "expected positions, [analysis], [train], [ship]")
+        raise ParamsError(f"--config {path!r} has unknown keys {unknown}; expected positions and [analysis] "
+                          "(bootstrap) or shards and [games] (distill), [train], [ship]")
     return data
 
 
@@ -245,7 +269,43 @@ def _ship(args: argparse.Namespace) -> int:
     if not steps:
         raise ParamsError("ship: give --steps (e.g. --steps 1 3 6) or [ship] steps in --config")
     note = args.note if args.note is not None else str(config.get("ship", {}).get("note", ""))
-    print(ship_checkpoints(args.out, [int(s) for s in steps], args.dest, note=note))
+    strength = []
+    for path in args.strength or ():
+        try:
+            strength.append(json.loads(Path(path).read_text()))
+        except (OSError, ValueError) as exc:
+            raise ParamsError(f"ship: cannot read --strength {path!r}: {exc}") from None
+    print(ship_checkpoints(args.out, [int(s) for s in steps], args.dest, note=note, strength=strength))
+    return 0
+
+
+def _distill(args: argparse.Namespace) -> int:
+    import pydantic
+
+    from conceptlab_chess.distill import DistillTrainConfig, GamesConfig, generate, train_distilled
+
+    apply_thread_policy(args.threads)
+    config = _bootstrap_config(args.config)
+    shards = int(args.shards if args.shards is not None else config.get("shards", 8))
+    try:
+        games = GamesConfig.model_validate(config.get("games", {}))
+        training = DistillTrainConfig.model_validate(
+            {**config.get("train", {}), **({"samples": args.samples} if args.samples is not None else {})})
+    except pydantic.ValidationError as exc:
+        raise ParamsError(f"distill: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+
+    def say(line: str) -> None:
+        print(time.strftime("%H:%M:%S ") + line, file=sys.stderr, flush=True)
+
+    if not args.train_only:
+        figures = generate(args.out, shards, games, history=training.history, workers=args.workers,
+                           stockfish_path=args.stockfish, progress=say)
+        say(f"games: {figures['positions']:.0f} new positions in {figures['seconds']:.1f} s "
+            f"({figures['labels_per_second']:.0f} labels/s, {args.workers} workers, load {os.getloadavg()[0]:.1f})")
+    if not args.games_only:
+        checkpoints = train_distilled(args.out, training, precision=args.precision, progress=say)
+        if checkpoints:
+            print(checkpoints[-1])
     return 0
 
 
@@ -279,12 +339,23 @@ def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
     common(uci, checkpoint_required=False)
     uci.set_defaults(func=_uci)
 
-    match = commands.add_parser("match", help="play Stockfish at a limited Elo and estimate ours")
+    match = commands.add_parser("match", help="play Stockfish (limited Elo) or an lc0 net such as Maia-1900, and estimate our Elo")
     common(match, checkpoint_required=False)
     match.add_argument("--stockfish-elo", type=int, default=1500)
     match.add_argument("--games", type=int, default=40)
     match.add_argument("--stockfish", default=None, help="Stockfish binary (default: found on PATH)")
     match.add_argument("--stockfish-time", type=float, default=0.05, help="Stockfish seconds per move")
+    match.add_argument("--stockfish-nodes", type=int, default=None,
+                       help="Stockfish nodes per move instead of --stockfish-time (reproducible on any machine)")
+    match.add_argument("--opponent", default="stockfish",
+                       help="'stockfish' (default), or an lc0 net to play against: a fetched network (maia-1900) "
+                            "or a weights file")
+    match.add_argument("--opponent-simulations", type=int, default=0,
+                       help="the lc0 opponent's simulations per move (default 0: its raw policy, lc0's 1 node)")
+    match.add_argument("--opponent-elo", type=int, default=1900,
+                       help="the rating the Elo estimate is anchored to for an lc0 opponent (default 1900, Maia-1900's "
+                            "training band; the difference is what the match measures)")
+    match.add_argument("--json", default=None, help="also write the result and every game to this JSON file")
     match.add_argument("--openings", default="eco")
     match.add_argument("--max-plies", type=int, default=300, help="adjudicate a draw after this many plies")
     match.add_argument("--verbose", action="store_true", help="print each game")
@@ -333,6 +404,25 @@ def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
     ship.add_argument("--config", default=None, help="bootstrap TOML file; its [ship] table gives steps and note")
     ship.add_argument("--note", default=None, help="how the checkpoints were made, stored in the index")
     ship.add_argument("--dest", default=str(DEFAULT_CHECKPOINT.parent), help="where to write (default: the plugin's)")
+    ship.add_argument("--strength", nargs="+", default=None, metavar="JSON",
+                      help="match results ('match --json'), each recorded with the checkpoint it played with")
+
+    distill = commands.add_parser(
+        "distill", help="train the net on Stockfish games labelled by nodes-limited searches (resumable)")
+    distill.add_argument("--out", required=True, help="directory of the games and checkpoints (outside the repository)")
+    distill.add_argument("--config", default=None, help="TOML file with shards, [games], [train] and [ship]")
+    distill.add_argument("--shards", type=int, default=None, help="game shards to play (default: the config's, else 8)")
+    distill.add_argument("--samples", type=int, default=None, help="training samples in all (default: the config's)")
+    distill.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                         help="processes playing games, one Stockfish thread each (default: the CPU count)")
+    distill.add_argument("--stockfish", default=None)
+    distill.add_argument("--threads", type=int, default=None, help="torch threads for training (default 1, or "
+                         "CONCEPTLAB_THREADS; a machine of its own for training takes its core count)")
+    distill.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+                         help="fit in fp32, bf16 (fast only on CPUs with native bf16) or auto (see docs/cli.md)")
+    distill.add_argument("--games-only", action="store_true")
+    distill.add_argument("--train-only", action="store_true")
+    distill.set_defaults(func=_distill)
     ship.set_defaults(func=_ship)
     return parser
 

@@ -2,10 +2,17 @@
 
 Games alternate colours and walk through the opening list (each opening once
 with each colour). The score ``s`` (win 1, draw 1/2) maps to an Elo difference
-by the logistic model, ``d = -400 log10(1/s - 1)``; the 95% interval maps
-``s +- 1.96 SE``, where ``SE`` is the standard error of the mean per-game score.
-Stockfish's ``UCI_Elo`` is calibrated by its authors against other engines at
-their own time control, so the estimate is a rough anchor, not a rating.
+by the logistic model, ``d = -400 log10(1/s - 1)``; the 95% interval maps the
+Wilson score interval of ``s`` over the ``n`` games (draws counted as half a
+point), whose bounds stay inside ``(0, 1)`` whenever ``0 < s < 1``, so both Elo
+bounds are finite; at a score of 0 or 1 the data bound the difference on one
+side only, and the description says so. Stockfish's ``UCI_Elo`` is calibrated
+by its authors against other engines at their own time control, so the
+estimate is a rough anchor, not a rating.
+
+The opponent is Stockfish (limited by ``UCI_Elo``, by time or by nodes) or any
+:class:`~conceptlab_chess.players.Player`, such as Maia-1900's raw policy
+(:func:`play_player_match`).
 """
 
 from __future__ import annotations
@@ -27,7 +34,10 @@ from conceptlab_chess.players import Player
 from conceptlab_chess.state import ChessState
 from conceptlab_chess.stockfish import open_stockfish
 
-__all__ = ["GameRecord", "MatchResult", "elo_difference", "play_game", "play_match", "play_match_games", "summarise"]
+__all__ = [
+    "GameRecord", "MatchResult", "elo_difference", "play_game", "play_game_against", "play_match", "play_match_games",
+    "play_player_match", "summarise", "score_interval",
+]
 
 Z95 = 1.959963984540054
 
@@ -64,12 +74,18 @@ class MatchResult:
     """Estimated Elo (opponent's plus the difference); infinite at a score of 0 or 1."""
     elo_low: float
     elo_high: float
+    opponent: str = ""
+    """Who the opponent was, in words (default: Stockfish at ``opponent_elo``)."""
+    score_low: float = 0.0
+    score_high: float = 1.0
+    """The 95% Wilson interval of the score."""
 
     def describe(self) -> str:
         """Two lines for a person."""
+        against = self.opponent or f"Stockfish UCI_Elo {self.opponent_elo}"
         head = (
-            f"score {self.score:.3f} over {self.games} games (+{self.wins} ={self.draws} -{self.losses}) "
-            f"against Stockfish UCI_Elo {self.opponent_elo}\n"
+            f"score {self.score:.3f} (95% CI {self.score_low:.3f} .. {self.score_high:.3f}) over {self.games} games "
+            f"(+{self.wins} ={self.draws} -{self.losses}) against {against}\n"
         )
         if not math.isfinite(self.elo):
             side = "below" if self.elo < 0 else "above"
@@ -80,14 +96,21 @@ class MatchResult:
         return head + f"Elo estimate {self.elo:.0f} (95% CI {self.elo_low:.0f} .. {self.elo_high:.0f})"
 
 
-def summarise(scores: Sequence[float], opponent_elo: int) -> MatchResult:
-    """The :class:`MatchResult` of per-game ``scores`` against ``opponent_elo``."""
+def score_interval(score: float, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a mean score over ``n`` games (draws as half points)."""
+    from conceptlab.stats import wilson_interval
+
+    return wilson_interval(score * n, n)
+
+
+def summarise(scores: Sequence[float], opponent_elo: int, opponent: str = "") -> MatchResult:
+    """The :class:`MatchResult` of per-game ``scores`` against an opponent rated ``opponent_elo``."""
     x = np.asarray(scores, dtype=float)
     n = len(x)
     if n == 0:
         raise ComponentError("no games were played, so there is no score to estimate from")
     s = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.5
+    low, high = score_interval(s, n)
 
     def elo(score: float) -> float:
         if score <= 0.0:
@@ -98,8 +121,8 @@ def summarise(scores: Sequence[float], opponent_elo: int) -> MatchResult:
 
     return MatchResult(
         games=n, wins=int((x == 1).sum()), draws=int((x == 0.5).sum()), losses=int((x == 0).sum()),
-        score=s, opponent_elo=opponent_elo, elo=elo(s),
-        elo_low=elo(s - Z95 * se), elo_high=elo(s + Z95 * se),
+        score=s, opponent_elo=opponent_elo, elo=elo(s), elo_low=elo(low), elo_high=elo(high),
+        opponent=opponent, score_low=low, score_high=high,
     )
 
 
@@ -113,7 +136,26 @@ def play_game(
     engine_limit: chess.engine.Limit,
     max_plies: int,
 ) -> GameRecord:
-    """Play one game from ``opening``; adjudicated a draw after ``max_plies`` plies."""
+    """Play one game from ``opening`` against Stockfish; adjudicated a draw after ``max_plies`` plies."""
+    return play_game_against(domain, player, lambda board, state: engine.play(board, engine_limit).move,
+                             opening, agent_white=agent_white, max_plies=max_plies)
+
+
+def play_game_against(
+    domain: ChessDomain,
+    player: Player,
+    opponent: Callable[[chess.Board, ChessState], chess.Move | None],
+    opening: Opening,
+    *,
+    agent_white: bool,
+    max_plies: int,
+) -> GameRecord:
+    """Play one game from ``opening``; ``opponent(board, state)`` gives the other side's moves.
+
+    An opponent that returns ``None`` ends the game where it stands (scored by
+    the rules, or as an adjudicated draw); one that returns an illegal move
+    raises :class:`ComponentError`.
+    """
     board = opening.board()
     state: ChessState = domain.state_from_board(board)
     played: list[str] = []
@@ -121,10 +163,12 @@ def play_game(
         if (state.board.turn == chess.WHITE) == agent_white:
             move = domain.move_of(state, player.decide(state).action)
         else:
-            reply = engine.play(board, engine_limit)
-            if reply.move is None:
+            reply = opponent(board, state)
+            if reply is None:
                 break
-            move = reply.move
+            if reply not in board.legal_moves:
+                raise ComponentError(f"the opponent played {reply.uci()}, illegal in {board.fen()!r}")
+            move = reply
         board.push(move)
         state = domain.apply_move(state, move)
         played.append(move.uci())
@@ -148,6 +192,7 @@ def play_match(
     stockfish_elo: int,
     stockfish_path: str | os.PathLike[str] | None = None,
     engine_time: float = 0.05,
+    engine_nodes: int | None = None,
     max_plies: int = 300,
     on_game: Callable[[int, GameRecord], None] | None = None,
 ) -> tuple[MatchResult, list[GameRecord]]:
@@ -162,7 +207,7 @@ def play_match(
     """
     records = play_match_games(
         domain, player, openings, range(games), stockfish_elo=stockfish_elo, stockfish_path=stockfish_path,
-        engine_time=engine_time, max_plies=max_plies, on_game=on_game,
+        engine_time=engine_time, engine_nodes=engine_nodes, max_plies=max_plies, on_game=on_game,
     )
     return summarise([r.score for r in records], stockfish_elo), records
 
@@ -176,6 +221,7 @@ def play_match_games(
     stockfish_elo: int,
     stockfish_path: str | os.PathLike[str] | None = None,
     engine_time: float = 0.05,
+    engine_nodes: int | None = None,
     max_plies: int = 300,
     on_game: Callable[[int, GameRecord], None] | None = None,
 ) -> list[GameRecord]:
@@ -188,7 +234,7 @@ def play_match_games(
     options = {"UCI_LimitStrength": True, "UCI_Elo": stockfish_elo}
     records = []
     with open_stockfish(stockfish_path, options=options) as engine:
-        limit = chess.engine.Limit(time=engine_time)
+        limit = chess.engine.Limit(nodes=engine_nodes) if engine_nodes else chess.engine.Limit(time=engine_time)
         for i in indices:
             opening = openings[(i // 2) % len(openings)]
             record = play_game(
@@ -198,4 +244,32 @@ def play_match_games(
             records.append(record)
             if on_game is not None:
                 on_game(i, record)
+    return records
+
+
+def play_player_match(
+    domain: ChessDomain,
+    player: Player,
+    opponent: Player,
+    openings: Sequence[Opening],
+    indices: Iterable[int],
+    *,
+    max_plies: int = 300,
+    on_game: Callable[[int, GameRecord], None] | None = None,
+) -> list[GameRecord]:
+    """Games ``indices`` against another player (game ``i``: opening ``i // 2``, the agent White when ``i`` is even).
+
+    ``opponent`` decides on the same states (chess states keep the last eight
+    positions, so a network reading history, such as an lc0 net, sees it).
+    """
+    def reply(board: chess.Board, state: ChessState) -> chess.Move:
+        return domain.move_of(state, opponent.decide(state).action)
+
+    records = []
+    for i in indices:
+        record = play_game_against(domain, player, reply, openings[(i // 2) % len(openings)],
+                                   agent_white=i % 2 == 0, max_plies=max_plies)
+        records.append(record)
+        if on_game is not None:
+            on_game(i, record)
     return records

@@ -33,3 +33,17 @@ def maia_weights() -> Path:
         if os.environ.get("CONCEPTLAB_REQUIRE_MAIA") == "1":
             pytest.fail(f"Maia-1900 is needed: {exc} (CONCEPTLAB_REQUIRE_MAIA=1)", pytrace=False)
         pytest.skip(f"Maia-1900 is not fetched: {exc}")
+
+
+@pytest.fixture(scope="session")
+def stockfish_path() -> str:
+    """The Stockfish binary. Without it the test skips, and fails instead when
+    ``CONCEPTLAB_REQUIRE_STOCKFISH=1`` (as CI sets it: ``make test`` installs it)."""
+    from conceptlab_chess.stockfish import StockfishNotFoundError, find_stockfish
+
+    try:
+        return find_stockfish()
+    except StockfishNotFoundError as exc:
+        if os.environ.get("CONCEPTLAB_REQUIRE_STOCKFISH") == "1":
+            pytest.fail(f"Stockfish is needed: {exc} (CONCEPTLAB_REQUIRE_STOCKFISH=1)", pytrace=False)
+        pytest.skip(str(exc))

@@ -52,16 +52,23 @@ def test_elo_of_a_score_follows_the_logistic_model() -> None:
     assert elo_difference(0.25) == pytest.approx(-elo_difference(0.75))
 
 
-def test_summary_interval_comes_from_the_standard_error() -> None:
+def test_summary_interval_is_wilsons_and_finite_inside_zero_and_one() -> None:
+    from conceptlab.stats import wilson_interval
+
     scores = [1.0] * 12 + [0.5] * 6 + [0.0] * 2
     result = summarise(scores, opponent_elo=1500)
     mean = np.mean(scores)
-    se = np.std(scores, ddof=1) / math.sqrt(len(scores))
+    low, high = wilson_interval(mean * len(scores), len(scores))
     assert (result.wins, result.draws, result.losses, result.score) == (12, 6, 2, mean)
+    assert (result.score_low, result.score_high) == (low, high) and 0 < low < mean < high < 1
     assert result.elo == pytest.approx(1500 + elo_difference(mean))
-    assert result.elo_low == pytest.approx(1500 + elo_difference(mean - 1.959963984540054 * se))
-    assert result.elo_high == pytest.approx(1500 + elo_difference(mean + 1.959963984540054 * se))
+    assert result.elo_low == pytest.approx(1500 + elo_difference(low))
+    assert result.elo_high == pytest.approx(1500 + elo_difference(high))
     assert "95% CI" in result.describe()
+    # one draw in twenty games: the standard-error interval reached below 0 (an Elo of -inf); Wilson's does not
+    nearly_lost = summarise([0.5] + [0.0] * 19, 1900, "maia-1900")
+    assert math.isfinite(nearly_lost.elo_low) and nearly_lost.elo_low < nearly_lost.elo < nearly_lost.elo_high
+    assert "maia-1900" in nearly_lost.describe()
     assert summarise([1.0, 1.0], 1500).elo == math.inf
     assert "every game was lost" in summarise([0.0, 0.0, 0.0], 1500).describe()
 
