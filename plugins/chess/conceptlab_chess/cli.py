@@ -155,7 +155,8 @@ def _match_share(options: dict[str, Any], worker: int) -> list[tuple[int, Any]]:
             max_plies=options["max_plies"], on_game=report,
         )
     else:
-        other = _agent(None, "lc0", options["opponent"])
+        other = (_agent(options["opponent"]) if options["opponent"].endswith(".pt")
+                 else _agent(None, "lc0", options["opponent"]))
         opponent = _player(other, options["opponent_simulations"], options["search"], options["seed"] + 1000 + worker)
         records = play_player_match(agent.domain, player, opponent, openings, indices,  # type: ignore[arg-type]
                                     max_plies=options["max_plies"], on_game=report)
@@ -177,7 +178,9 @@ def _match(args: argparse.Namespace) -> int:
     if args.games < 1:
         raise ParamsError(f"match: --games must be at least 1, got {args.games}")
     _agent(args.checkpoint, args.agent, args.weights)  # a missing or foreign checkpoint fails here, once
-    if args.opponent != "stockfish":
+    if args.opponent.endswith(".pt"):
+        _agent(args.opponent)  # an az-chess checkpoint: a missing or foreign one fails here, once
+    elif args.opponent != "stockfish":
         from conceptlab_chess.lc0.named import resolve
 
         resolve(args.opponent)  # an unfetched network or a missing file fails here, once
@@ -191,7 +194,12 @@ def _match(args: argparse.Namespace) -> int:
         with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
             shares = list(pool.map(_match_share, [options] * args.workers, range(args.workers)))
     records = [record for _, record in sorted(pair for share in shares for pair in share)]
-    elo = args.stockfish_elo if args.opponent == "stockfish" else args.opponent_elo
+    if args.opponent == "stockfish":
+        elo = args.stockfish_elo
+    elif args.opponent_elo is not None:
+        elo = args.opponent_elo
+    else:  # Maia-N is anchored at its training band N; any other net: the difference alone (anchor 0)
+        elo = int(args.opponent.rsplit("-", 1)[1]) if args.opponent.startswith("maia-") else 0
     result = summarise([r.score for r in records], elo, _opponent_name(options))
     print(result.describe())
     if args.json:
@@ -348,13 +356,13 @@ def build_parser(prog: str = "conceptlab-chess") -> argparse.ArgumentParser:
     match.add_argument("--stockfish-nodes", type=int, default=None,
                        help="Stockfish nodes per move instead of --stockfish-time (reproducible on any machine)")
     match.add_argument("--opponent", default="stockfish",
-                       help="'stockfish' (default), or an lc0 net to play against: a fetched network (maia-1900) "
-                            "or a weights file")
+                       help="'stockfish' (default), an lc0 net to play against (a fetched network such as "
+                            "maia-1900, or a weights file), or another az-chess checkpoint (a .pt file)")
     match.add_argument("--opponent-simulations", type=int, default=0,
-                       help="the lc0 opponent's simulations per move (default 0: its raw policy, lc0's 1 node)")
-    match.add_argument("--opponent-elo", type=int, default=1900,
-                       help="the rating the Elo estimate is anchored to for an lc0 opponent (default 1900, Maia-1900's "
-                            "training band; the difference is what the match measures)")
+                       help="the opponent net's simulations per move (default 0: its raw policy, lc0's 1 node)")
+    match.add_argument("--opponent-elo", type=int, default=None,
+                       help="the rating the Elo estimate is anchored to for a net opponent (default: N for maia-N, "
+                            "the band of its training games; 0, the bare difference, for any other net)")
     match.add_argument("--json", default=None, help="also write the result and every game to this JSON file")
     match.add_argument("--openings", default="eco")
     match.add_argument("--max-plies", type=int, default=300, help="adjudicate a draw after this many plies")

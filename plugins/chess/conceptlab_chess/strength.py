@@ -93,6 +93,8 @@ class MatchResult:
                 f"Elo estimate unbounded: every game was {'lost' if self.elo < 0 else 'won'}, so the agent is far "
                 f"{side} {self.opponent_elo}; play a {'weaker' if self.elo < 0 else 'stronger'} opponent"
             )
+        if self.opponent_elo == 0:
+            return head + f"Elo difference {self.elo:+.0f} (95% CI {self.elo_low:+.0f} .. {self.elo_high:+.0f})"
         return head + f"Elo estimate {self.elo:.0f} (95% CI {self.elo_low:.0f} .. {self.elo_high:.0f})"
 
 
