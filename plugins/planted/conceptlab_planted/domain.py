@@ -286,18 +286,31 @@ class PlantedConnect(Domain[Board]):
             for player in (mover, 1 - mover)
         )
 
+    def completes(self, state: Board, action: Action, player: Player) -> Literal["line", "pattern"] | None:
+        """What ``player``'s stone dropped in column ``action`` would complete, whoever is to move:
+        ``"line"`` (a line of ``connect``), ``"pattern"`` (the pattern, and no line), or ``None``.
+
+        The pattern counts whether or not the planted rule is in force.
+        """
+        columns = self.params.columns
+        if not (0 <= action < columns) or state.cells[(self.params.rows - 1) * columns + action]:
+            raise InvalidActionError(f"column {action!r} is full or off the board in {self.to_text(state)!r}")
+        cell = self.heights(state)[action] * columns + action
+        mark = 1 + player
+        cells = state.cells[:cell] + (mark,) + state.cells[cell + 1:]
+        lines, patterns = self._through
+        if any(all(cells[i] == mark for i in line) for line in lines[cell]):
+            return "line"
+        if any(all(cells[i] == mark for i in p) for p in patterns[cell]):
+            return "pattern"
+        return None
+
     def line_threat(self, state: Board, player: Player) -> bool:
         """Whether ``player`` could complete a line of ``connect`` with one stone dropped now
         (a concept of the standard rules, shared by every player of either game)."""
         if self.is_terminal(state):
             return False
-        mark, heights, columns = 1 + player, self.heights(state), self.params.columns
-        for line in self.lines:
-            empty = [i for i in line if state.cells[i] == 0]
-            if len(empty) == 1 and sum(state.cells[i] == mark for i in line) == len(line) - 1:
-                if empty[0] // columns == heights[empty[0] % columns]:
-                    return True
-        return False
+        return any(self.completes(state, a, player) == "line" for a in self.legal_actions(state))
 
     def known_concepts(self) -> Mapping[str, tuple[str, Callable[[Board], bool | float]]]:
         """The planted concept (at the domain's horizon), its two sides, line threats and stone count."""
