@@ -294,7 +294,7 @@ def _cmd_bench_scale(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
-    from conceptlab.bench.recovery import RECOVERY_STAGES, recovery_figures
+    from conceptlab.bench.recovery import RECOVERY_STAGES, check_concepts, recovery_figures
     from conceptlab.errors import SpecError
     from conceptlab.pipeline import Components, run_pipeline
     from conceptlab.spec import load_spec, resolve_spec
@@ -308,7 +308,12 @@ def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
         source = args.control or args.spec
         overrides = args.control_set if args.control else [*args.set, *args.control_set]
         control = (load_spec(source, overrides), source)
-    context = _context(Components(resolve_spec(spec, registry, source=args.spec), registry).precision)
+    components = Components(resolve_spec(spec, registry, source=args.spec), registry)
+    check_concepts(components.domain, args.concept, args.shared_concept)
+    if control is not None:
+        check_concepts(Components(resolve_spec(control[0], registry, source=control[1]), registry).domain,
+                       args.concept)
+    context = _context(components.precision)
 
     def finished_run(run_spec: Any, run_out: Path, source: str) -> Any:
         print(f"bench recovery: stages {', '.join(RECOVERY_STAGES)} of {source} into {run_out}",

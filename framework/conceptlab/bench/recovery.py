@@ -38,7 +38,7 @@ from conceptlab.errors import ComponentError, RunDirError
 from conceptlab.interfaces import Domain
 from conceptlab.rundir import read_json
 
-__all__ = ["RECOVERY_STAGES", "null_surviving", "recovery_figures", "roc_auc"]
+__all__ = ["RECOVERY_STAGES", "check_concepts", "null_surviving", "recovery_figures", "roc_auc"]
 
 RECOVERY_STAGES: tuple[str, ...] = ("train", "collect", "mine", "teach", "novelty")
 """The stages whose artifacts the recovery figures read."""
@@ -93,6 +93,17 @@ def _predicate(domain: Domain[Any], concept: str) -> Any:
             f"(it names: {', '.join(sorted(known)) or 'none'})"
         )
     return known[concept][1]
+
+
+def check_concepts(domain: Domain[Any], *concepts: str | None) -> None:
+    """Refuse, before any work, a concept that ``domain`` does not name among its known concepts.
+
+    Raises:
+        ComponentError: Naming the concept and the ones the domain has.
+    """
+    for concept in concepts:
+        if concept is not None:
+            _predicate(domain, concept)
 
 
 def _labels(domain: Domain[Any], states: Sequence[Any], concept: str) -> np.ndarray:
