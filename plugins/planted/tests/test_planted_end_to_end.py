@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from conceptlab.cli import main as conceptlab
+from conceptlab.pipeline import run_pipeline
+from conceptlab.spec import load_spec
 
 from conceptlab_planted.cli import main as planted
 
@@ -53,6 +55,15 @@ def test_recovery_bench_and_rule_use_on_the_tiny_spec(tmp_path: Path, capsys: py
     assert use["games"] == 2 and use["trained_on"] == "the variant" and use["step"] == 2
     assert use["wins"] + use["draws"] + use["losses"] == 2 and 0.0 <= use["predicate_share"] <= 1.0
 
+    # the cast of specs/planted.toml at tiny budgets: the variant's run as teacher, its first
+    # checkpoint as student, the control run (standard rules) as reference player
+    cast = _cast_spec(tmp_path, teacher=out, reference=tmp_path / "run-control")
+    manifest = run_pipeline(load_spec(cast), tmp_path / "cast", stages=["train", "collect", "mine", "teach", "novelty"],
+                            progress=False, source=str(cast))
+    assert manifest["stages"]["train"]["figures"] == {"checkpoints": 2, "trained": False}
+    assert manifest["stages"]["teach"]["figures"]["student"] == "agent:student"
+    assert manifest["stages"]["collect"]["figures"]["reference_source"].startswith("games of player 'reference'")
+
 
 def test_rule_use_refuses_a_run_directory_that_is_not_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert planted(["rule-use", str(tmp_path)]) == 2
@@ -66,3 +77,22 @@ def test_recovery_refuses_a_concept_the_domain_does_not_name(tmp_path: Path,
                          "--out", str(tmp_path / "run"), "--concept", "nope"])
     assert status != 0
     assert "no known concept 'nope'" in capsys.readouterr().err
+
+
+def _cast_spec(tmp_path: Path, *, teacher: Path, reference: Path) -> Path:
+    """The tiny spec with the roles of specs/planted.toml, its players read from checkpoint files."""
+    net = "blocks = 1, channels = 8, value_hidden = 16"
+    text = TINY.read_text().replace('name = "planted-tiny"', 'name = "planted-tiny-cast"')
+    text = text.replace('reference_player = "random"', 'reference_player = "agent:reference"')
+    text = text.replace("[stages.train]\n", "[stages.train]\ncheckpoints = ["
+                        f"'{teacher / 'train/checkpoints/ckpt-0000.pt'}', '{teacher / 'train/checkpoints/ckpt-0002.pt'}']\n")
+    text = text.replace("[stages.teach]\n", "[stages.teach]\nstudent = 'agent:student'\n")
+    text += (
+        f"\n[players.reference]\nname = 'pvnet-checkpoint'\n"
+        f"params = {{ {net}, checkpoint = '{reference / 'train/checkpoints/ckpt-0002.pt'}' }}\n"
+        f"\n[players.student]\nname = 'pvnet-checkpoint'\n"
+        f"params = {{ {net}, checkpoint = '{teacher / 'train/checkpoints/ckpt-0000.pt'}' }}\n"
+    )
+    path = tmp_path / "cast.toml"
+    path.write_text(text)
+    return path
