@@ -308,40 +308,40 @@ def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
         source = args.control or args.spec
         overrides = args.control_set if args.control else [*args.set, *args.control_set]
         control = (load_spec(source, overrides), source)
-    components = Components(resolve_spec(spec, registry, source=args.spec), registry)
-    check_concepts(components.domain, args.concept, args.shared_concept)
-    if control is not None:
-        check_concepts(Components(resolve_spec(control[0], registry, source=control[1]), registry).domain,
-                       args.concept)
-    context = _context(components.precision)
+    control_out = Path(args.control_out) if args.control_out else out.with_name(out.name + "-control")
+    runs = [(spec, out, args.spec)] + ([(control[0], control_out, control[1])] if control else [])
+    built = []
+    for number, (run_spec, _, source) in enumerate(runs):  # everything checked before any stage runs
+        components = Components(resolve_spec(run_spec, registry, source=source), registry)
+        check_concepts(components.domain, args.concept, args.shared_concept if number == 0 else None)
+        for name in components.resolved.players:  # a missing weights file fails here
+            components.player(name)
+        built.append(components)
+    context = _context(built[0].precision)
 
-    def finished_run(run_spec: Any, run_out: Path, source: str) -> Any:
+    measured = []
+    for (run_spec, run_out, source), components in zip(runs, built, strict=True):
         print(f"bench recovery: stages {', '.join(RECOVERY_STAGES)} of {source} into {run_out}",
               file=sys.stderr, flush=True)
         run_pipeline(run_spec, run_out, stages=RECOVERY_STAGES, resume=args.resume, registry=registry,
                      source=source)
-        return Components(resolve_spec(run_spec, registry, source=source), registry).domain
-
-    domain = finished_run(spec, out, args.spec)
-    figures = {"run": str(out), **recovery_figures(
-        out, domain, args.concept, shared_concept=args.shared_concept, auc_threshold=args.auc_threshold
-    )}
+        measured.append(recovery_figures(
+            run_out, components.domain, args.concept, shared_concept=args.shared_concept if not measured else None,
+            auc_threshold=args.auc_threshold,
+        ))
+    figures = {"run": str(out), **measured[0]}
     if control is None:
         figures["surviving_control_game"] = None
     else:
-        control_spec, source = control
-        control_out = Path(args.control_out) if args.control_out else out.with_name(out.name + "-control")
-        control_domain = finished_run(control_spec, control_out, source)
-        measured = recovery_figures(control_out, control_domain, args.concept,
-                                    auc_threshold=args.auc_threshold)
+        theirs = measured[1]
         figures.update({
             "control_run": str(control_out),
-            "surviving_control_game": measured["surviving"],
-            "surviving_planted_control_game": measured["surviving_planted"],
-            "null_surviving_expected_control_game": measured["null_surviving_expected"],
-            "null_surviving_ci_low_control_game": measured["null_surviving_ci_low"],
-            "null_surviving_ci_high_control_game": measured["null_surviving_ci_high"],
-            "best_candidate_auc_control_game": measured["best_candidate_auc"],
+            "surviving_control_game": theirs["surviving"],
+            "surviving_planted_control_game": theirs["surviving_planted"],
+            "null_surviving_expected_control_game": theirs["null_surviving_expected"],
+            "null_surviving_ci_low_control_game": theirs["null_surviving_ci_low"],
+            "null_surviving_ci_high_control_game": theirs["null_surviving_ci_high"],
+            "best_candidate_auc_control_game": theirs["best_candidate_auc"],
         })
     shown = {**context, **{key: json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
                            for key, value in figures.items()}}

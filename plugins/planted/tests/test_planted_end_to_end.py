@@ -96,3 +96,13 @@ def _cast_spec(tmp_path: Path, *, teacher: Path, reference: Path) -> Path:
     path = tmp_path / "cast.toml"
     path.write_text(text)
     return path
+
+
+def test_recovery_refuses_a_missing_player_file_before_any_stage(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "absent"
+    cast = _cast_spec(tmp_path, teacher=missing, reference=missing)
+    status = conceptlab(["bench", "recovery", str(TINY), "--out", str(tmp_path / "run"), "--control", str(cast)])
+    assert status != 0
+    assert "checkpoint file not found" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
