@@ -12,8 +12,9 @@ them is read as a classifier of the label:
 - ``prototype_precision``: the share of that concept's prototypes (its top pool
   positions by ``v . z``, as many as the teachability verdict used) where the
   predicate holds;
-- ``surviving``, ``surviving_planted``: concepts that passed both filters, and
-  those of them whose AUC reaches the threshold;
+- ``surviving``, ``surviving_planted``, ``planted_share_of_surviving``: concepts
+  that passed both filters, those of them whose AUC reaches the threshold, and
+  their share of the survivors (the precision of discovery);
 - ``null_surviving_expected``: the surviving count expected of as many random
   directions, from the nulls of the teach and novelty stages (their pass rates
   multiplied, times the candidates assessed), with a 95% binomial interval;
