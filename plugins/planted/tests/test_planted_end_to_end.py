@@ -54,6 +54,11 @@ def test_recovery_bench_and_rule_use_on_the_tiny_spec(tmp_path: Path, capsys: py
     use = json.loads(use_path.read_text())
     assert use["games"] == 2 and use["trained_on"] == "the variant" and use["step"] == 2
     assert use["wins"] + use["draws"] + use["losses"] == 2 and 0.0 <= use["predicate_share"] <= 1.0
+    standard = tmp_path / "run-control" / "train" / "checkpoints" / "ckpt-0002.pt"
+    assert planted(["rule-use", str(out), "--checkpoint", "0", "--games", "2", "--agent-simulations", "4",
+                    "--opponent", str(standard), "--json", str(use_path)]) == 0
+    use = json.loads(use_path.read_text())
+    assert use["step"] == 0 and use["opponent"] == "pvnet ckpt-0002.pt (step 2) on the standard rules"
 
     # the cast of specs/planted.toml at tiny budgets: the variant's run as teacher, its first
     # checkpoint as student, the control run (standard rules) as reference player
