@@ -94,7 +94,9 @@ class PlantedParams(StrictParams):
 
     rows: int = Field(default=6, ge=4, le=9, description="Rows of the board.")
     columns: int = Field(default=7, ge=4, le=9, description="Columns of the board (one action each).")
-    connect: int = Field(default=4, ge=3, le=6, description="Stones in a row, column or diagonal that win (both games).")
+    connect: int = Field(
+        default=4, ge=3, le=6, description="Stones in a row, column or diagonal that win (both games)."
+    )
     planted: bool = Field(
         default=True,
         description="The planted rule is in force: completing the pattern with one's own stones wins at "
@@ -401,11 +403,13 @@ class PlantedConnect(Domain[Board]):
     def _decided(self, board: Board, text: str) -> Board:
         """``board`` with its winner found by scanning the whole board."""
         cells = board.cells
-        by_line = {cells[line[0]] for line in self.lines if cells[line[0]] and all(cells[i] == cells[line[0]] for i in line)}
-        by_pattern: set[int] = set()
-        if self.params.planted:
-            by_pattern = {cells[p[0]] for p in self.pattern_instances
-                          if cells[p[0]] and all(cells[i] == cells[p[0]] for i in p)}
+
+        def complete(groups: Sequence[tuple[int, ...]]) -> set[int]:
+            """The marks that fill every cell of some group."""
+            return {cells[g[0]] for g in groups if cells[g[0]] and all(cells[i] == cells[g[0]] for i in g)}
+
+        by_line = complete(self.lines)
+        by_pattern = complete(self.pattern_instances) if self.params.planted else set()
         winners = by_line | by_pattern
         if len(winners) > 1:
             raise InvalidStateError(f"invalid board {text!r}: both sides have won")
@@ -450,7 +454,8 @@ class PlantedConnect(Domain[Board]):
                 cell = r * columns + c
                 x, y = 10 + c * size + size // 2, 10 + (rows - r) * size + size // 2
                 ring = ' stroke="#111111" stroke-width="3"' if cell in marked else ""
-                parts.append(f'<circle cx="{x}" cy="{y}" r="{size // 2 - 4}" fill="{colours[state.cells[cell]]}"{ring}/>')
+                fill = colours[state.cells[cell]]
+                parts.append(f'<circle cx="{x}" cy="{y}" r="{size // 2 - 4}" fill="{fill}"{ring}/>')
         for action, colour in arrows:
             if 0 <= action < columns:
                 x = 10 + action * size + size // 2

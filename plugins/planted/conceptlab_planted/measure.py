@@ -95,18 +95,25 @@ class RuleUse:
     """Results of the player under test against a rule-ignoring opponent."""
 
     games: int = 0
+    """Games played."""
     wins: int = 0
+    """Games the player under test won."""
     draws: int = 0
+    """Games drawn (a full board)."""
     losses: int = 0
+    """Games the player under test lost."""
     wins_by_rule: int = 0
     """Wins through the planted pattern alone (no line with the winning stone)."""
     losses_by_rule: int = 0
+    """Losses through the pattern (the rule-ignoring opponent completed it by chance)."""
     positions: int = 0
     """Positions before each move of either side."""
     predicate_positions: int = 0
     """Of them, those where the planted predicate holds (at the horizon k)."""
     k: int = 1
+    """The predicate's horizon."""
     lengths: list[int] = field(default_factory=list)
+    """Moves played in each game, after its random opening."""
 
     def figures(self) -> dict[str, Any]:
         """The results as JSON-ready figures."""

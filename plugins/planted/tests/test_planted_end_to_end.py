@@ -89,8 +89,8 @@ def _cast_spec(tmp_path: Path, *, teacher: Path, reference: Path) -> Path:
     net = "blocks = 1, channels = 8, value_hidden = 16"
     text = TINY.read_text().replace('name = "planted-tiny"', 'name = "planted-tiny-cast"')
     text = text.replace('reference_player = "random"', 'reference_player = "agent:reference"')
-    text = text.replace("[stages.train]\n", "[stages.train]\ncheckpoints = ["
-                        f"'{teacher / 'train/checkpoints/ckpt-0000.pt'}', '{teacher / 'train/checkpoints/ckpt-0002.pt'}']\n")
+    first, last = teacher / "train/checkpoints/ckpt-0000.pt", teacher / "train/checkpoints/ckpt-0002.pt"
+    text = text.replace("[stages.train]\n", f"[stages.train]\ncheckpoints = ['{first}', '{last}']\n")
     text = text.replace("[stages.teach]\n", "[stages.teach]\nstudent = 'agent:student'\n")
     text += (
         f"\n[players.reference]\nname = 'pvnet-checkpoint'\n"
