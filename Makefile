@@ -13,11 +13,11 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 # torch is installed first and pinned: any looser requirement pulls several GB of CUDA packages.
-$(STAMP): pyproject.toml plugins/chess/pyproject.toml plugins/openspiel/pyproject.toml
+$(STAMP): pyproject.toml plugins/chess/pyproject.toml plugins/openspiel/pyproject.toml plugins/planted/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[torch,study,dev,ray]' -e plugins/chess -e plugins/openspiel
+	$(BIN)/python -m pip install --quiet -e '.[torch,study,dev,ray]' -e plugins/chess -e plugins/openspiel -e plugins/planted
 	touch $(STAMP)
 
 # The demo's human reference games: Debian's gnuchess-book, installed here when missing (as root).

@@ -29,6 +29,7 @@ PACKAGES: Mapping[str, Path] = {
     "conceptlab": ROOT / "framework" / "conceptlab",
     "conceptlab_chess": ROOT / "plugins" / "chess" / "conceptlab_chess",
     "conceptlab_openspiel": ROOT / "plugins" / "openspiel" / "conceptlab_openspiel",
+    "conceptlab_planted": ROOT / "plugins" / "planted" / "conceptlab_planted",
 }
 
 Graph = dict[str, set[str]]

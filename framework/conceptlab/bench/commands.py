@@ -14,7 +14,8 @@ __all__ = ["add_bench_commands"]
 
 
 def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``bench search``, ``bench train``, ``bench mine`` and ``bench scale``."""
+    """Register ``bench search``, ``bench train``, ``bench probe``, ``bench mine``, ``bench scale``
+    and ``bench recovery``."""
     p = commands.add_parser("search", help="batched search vs one-leaf search vs raw net throughput")
     p.add_argument("spec", help="a spec naming the domain, agent and search to measure")
     p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
@@ -74,6 +75,28 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_scale)
+
+    p = commands.add_parser(
+        "recovery", help="run a spec with a planted concept: is it found, kept, and nothing on a control game"
+    )
+    p.add_argument("spec", help="a spec whose domain names the planted concept among its known concepts")
+    p.add_argument("--out", help="its run directory (default: runs/<spec name>)")
+    p.add_argument("--concept", default="planted",
+                   help="the planted concept: a boolean known concept of the domain (default: planted)")
+    p.add_argument("--shared-concept",
+                   help="a boolean known concept both players have (a rule of the standard game), "
+                   "whose best-matching candidate the novelty filter should reject")
+    p.add_argument("--auc-threshold", type=float, default=0.9,
+                   help="the AUC from which a surviving concept counts as the planted one")
+    p.add_argument("--control", metavar="SPEC", help="the same pipeline on a game where nothing is planted")
+    p.add_argument("--control-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="overrides of the control spec (default spec: SPEC itself with these overrides, "
+                   "e.g. domain.params.planted=false)")
+    p.add_argument("--control-out", help="the control's run directory (default: the run directory + '-control')")
+    p.add_argument("--resume", action="store_true", help="continue runs already in the run directories")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
+    p.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    p.set_defaults(func=_cmd_bench_recovery)
 
 
 def _context(precision: Any = None) -> dict[str, Any]:
@@ -268,3 +291,62 @@ def _cmd_bench_scale(args: argparse.Namespace, registry: Registry) -> int:
         address=args.address, progress=progress,
     )
     return _emit({**context, **figures}, args.json_path)
+
+
+def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.bench.recovery import RECOVERY_STAGES, check_concepts, recovery_figures
+    from conceptlab.errors import SpecError
+    from conceptlab.pipeline import Components, run_pipeline
+    from conceptlab.spec import load_spec, resolve_spec
+
+    if not 0.5 <= args.auc_threshold <= 1.0:
+        raise SpecError(f"bench recovery: --auc-threshold must be in [0.5, 1], got {args.auc_threshold}")
+    spec = load_spec(args.spec, args.set)
+    out = Path(args.out) if args.out else Path("runs") / spec.name
+    control = None
+    if args.control or args.control_set:
+        source = args.control or args.spec
+        overrides = args.control_set if args.control else [*args.set, *args.control_set]
+        control = (load_spec(source, overrides), source)
+    control_out = Path(args.control_out) if args.control_out else out.with_name(out.name + "-control")
+    runs = [(spec, out, args.spec)] + ([(control[0], control_out, control[1])] if control else [])
+    built = []
+    for number, (run_spec, _, source) in enumerate(runs):  # everything checked before any stage runs
+        components = Components(resolve_spec(run_spec, registry, source=source), registry)
+        check_concepts(components.domain, args.concept, args.shared_concept if number == 0 else None)
+        for name in components.resolved.players:  # a missing weights file fails here
+            components.player(name)
+        built.append(components)
+    context = _context(built[0].precision)
+
+    measured = []
+    for (run_spec, run_out, source), components in zip(runs, built, strict=True):
+        print(f"bench recovery: stages {', '.join(RECOVERY_STAGES)} of {source} into {run_out}",
+              file=sys.stderr, flush=True)
+        run_pipeline(run_spec, run_out, stages=RECOVERY_STAGES, resume=args.resume, registry=registry,
+                     source=source)
+        measured.append(recovery_figures(
+            run_out, components.domain, args.concept, shared_concept=args.shared_concept if not measured else None,
+            auc_threshold=args.auc_threshold,
+        ))
+    figures = {"run": str(out), **measured[0]}
+    if control is None:
+        figures["surviving_control_game"] = None
+    else:
+        theirs = measured[1]
+        figures.update({
+            "control_run": str(control_out),
+            "surviving_control_game": theirs["surviving"],
+            "surviving_planted_control_game": theirs["surviving_planted"],
+            "null_surviving_expected_control_game": theirs["null_surviving_expected"],
+            "null_surviving_ci_low_control_game": theirs["null_surviving_ci_low"],
+            "null_surviving_ci_high_control_game": theirs["null_surviving_ci_high"],
+            "best_candidate_auc_control_game": theirs["best_candidate_auc"],
+        })
+    shown = {**context, **{key: json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
+                           for key, value in figures.items()}}
+    _emit(shown, None)  # the verdicts on one line each; the JSON keeps them as objects
+    if args.json_path:
+        written = {**context, **figures, "load_average_end": shown["load_average_end"]}
+        Path(args.json_path).write_text(json.dumps(written, indent=2, sort_keys=True) + "\n")
+    return 0

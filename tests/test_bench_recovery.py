@@ -1,0 +1,48 @@
+"""`bench recovery`'s figures: the AUC, the null's expected survivors, refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conceptlab.bench.recovery import check_concepts, null_surviving, recovery_figures, roc_auc
+from conceptlab.errors import ComponentError, RunDirError
+from conceptlab.testing.tictactoe import TicTacToe
+
+
+def test_auc_of_perfect_reversed_and_tied_scores() -> None:
+    labels = np.array([True, True, False, False])
+    assert roc_auc(np.array([3.0, 4.0, 1.0, 2.0]), labels) == 1.0
+    assert roc_auc(np.array([1.0, 2.0, 3.0, 4.0]), labels) == 0.0
+    assert roc_auc(np.zeros(4), labels) == 0.5
+    assert roc_auc(np.array([1.0, 2.0]), np.array([True, True])) is None
+
+
+def test_auc_is_the_share_of_correctly_ordered_pairs() -> None:
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(size=60), 1)  # rounding makes ties
+    labels = rng.random(60) < 0.3
+    pos, neg = scores[labels], scores[~labels]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert roc_auc(scores, labels) == pytest.approx(pairs)
+
+
+def test_null_survivors_are_the_product_of_the_null_pass_rates() -> None:
+    figures = null_surviving(40, {"null_teachable_share": {"share": 0.25}}, {"null_novel_share": {"share": 0.2}})
+    assert figures["null_survival_rate"] == pytest.approx(0.05)
+    assert figures["null_surviving_expected"] == pytest.approx(2.0)
+    assert figures["null_surviving_ci_low"] <= 2 <= figures["null_surviving_ci_high"]
+    assert figures["null_surviving_ci_low"] == 0 and figures["null_surviving_ci_high"] == 5
+    missing = null_surviving(40, {"null_teachable_share": {"share": None}}, {"null_novel_share": {"share": 0.2}})
+    assert missing["null_surviving_expected"] is None
+
+
+def test_unknown_concepts_are_refused_naming_the_known_ones() -> None:
+    with pytest.raises(ComponentError, match="no known concept 'planted'.*mover_threatens"):
+        check_concepts(TicTacToe(), "planted")
+    check_concepts(TicTacToe(), "mover_threatens", None)
+
+
+def test_a_run_without_its_novelty_stage_is_refused(tmp_path) -> None:
+    with pytest.raises(RunDirError, match="stage 'train' has not finished"):
+        recovery_figures(tmp_path, TicTacToe(), "mover_threatens")
