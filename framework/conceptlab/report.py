@@ -147,6 +147,10 @@ def _relative_colour(value: Any, baseline: Any) -> str:
     return f' style="background:{diverging_colour(t)};color:{"#fff" if abs(t) > 0.55 else "#222"}"'
 
 
+def _mean(values: Sequence[float] | None) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
 def _figure_text(value: Any) -> str:
     """A stage figure as short text: rates with their intervals, mappings as ``key value`` pairs."""
     if isinstance(value, dict) and {"share", "ci_low", "ci_high"} <= set(value):
@@ -580,11 +584,17 @@ def _known_concepts(run: Path) -> str:
     out = [f"<p>{_e(data.get('method', ''))}; checkpoint <code>{_e(data.get('checkpoint', '?'))}</code>.</p>",
            "<h3>Mean test accuracy per family and layer</h3><table><tr><th>family</th>"
            + "".join(f"<th>{_e(layer)}</th>" for layer in layers) + "</tr>"]
+    baselines: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        if isinstance(r.get("baseline_accuracy"), (int, float)):
+            baselines.setdefault((r["family"], r["layer"]), []).append(float(r["baseline_accuracy"]))
     for family, by_layer in sorted(data.get("families", {}).items()):
         out.append(f"<tr><td>{_e(family)}</td>" + "".join(
-            f'<td class="num"{_cell_colour(by_layer.get(layer))}>{_f(by_layer.get(layer))}</td>'
-            for layer in layers) + "</tr>")
-    out.append("</table>")
+            f'<td class="num"{_relative_colour(by_layer.get(layer), _mean(baselines.get((family, layer))))}>'
+            f"{_f(by_layer.get(layer))}</td>" for layer in layers) + "</tr>")
+    out.append("</table><p>Colour, here and below: white at the random-direction baseline (for a family, the "
+               "mean baseline of its concepts at that layer), dark blue at a perfect score, red below the "
+               "baseline.</p>")
     best = data.get("best", {})
     out.append("<h3>Test accuracy per concept and layer</h3><p>In each cell: held-out accuracy "
                "(random-direction baseline); the best layer of each concept in bold.</p><table><tr>"
@@ -604,7 +614,8 @@ def _known_concepts(run: Path) -> str:
             text = f"{_f(r['test_accuracy'])} ({_f(r['baseline_accuracy'])})"
             if best.get(concept, {}).get("layer") == layer:
                 text = f"<b>{text}</b>"
-            cells.append(f'<td class="num"{_cell_colour(r["test_accuracy"])}>{text}</td>')
+            colour = _relative_colour(r["test_accuracy"], r.get("baseline_accuracy"))
+            cells.append(f'<td class="num"{colour}>{text}</td>')
         out.append(f"<tr><td>{_e(concept)}</td><td>{_e(first['family'])}</td>{''.join(cells)}"
                    f"<td class=\"num\">{_f(first.get('n_train'))}</td>"
                    f"<td class=\"num\">{_f(first.get('n_test'))}</td></tr>")
