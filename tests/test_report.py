@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from conceptlab.hookspecs import hookimpl
@@ -344,3 +345,21 @@ def test_known_concepts_are_coloured_against_their_baseline(tmp_path, registry) 
     assert f'background:{centre_stem};color:#fff">0.812 (0.531)</td>' in known
     # the family means are coloured against the mean baseline of the family's concepts at that layer
     assert f'background:{diverging_colour((0.6667 - 0.4444) / (1 - 0.4444))};' in known
+
+
+def test_the_default_footprint_needs_the_planes_grid() -> None:
+    domain, state = TicTacToe(), TicTacToe().initial_state()
+    heat = np.zeros((3, 3))
+    heat[2, 1] = 1.0
+    svg = domain.render_heatmap_svg(state, heat)
+    cells = re.findall(r'<rect class="heat" x="(\d+)" y="(\d+)"[^>]*fill="(#\w+)"', svg)
+    assert len(cells) == 9 and [(x, y) for x, y, fill in cells if fill == "#2166ac"] == [("32", "64")]
+    assert "row 2, column 1: 1.00" in svg
+    assert domain.render_heatmap_svg(state, np.zeros((8, 8))) is None  # not the planes' grid
+
+    class Flat(TicTacToe):
+        @property
+        def observation_shape(self) -> tuple[int, ...]:
+            return (27,)
+
+    assert Flat().render_heatmap_svg(state, heat) is None  # no planes, no grid

@@ -189,6 +189,7 @@ class Domain(Component, Generic[S]):
                 )
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * size}" height="{rows * size}">'
+            "<title>concept weight per cell of the encoded planes (row 0 at the top)</title>"
             f"{''.join(cells)}</svg>"
         )
 
