@@ -681,7 +681,8 @@ def render_report(run: Path, registry: Registry) -> str:
         ("exported", "Exported concepts", _cards(run, domain)),
         ("known", "Known concepts", _known_concepts(run)),
         ("probing", "Probing", _probing(run)),
-        ("spec", "Spec", f"<pre>{_e(json.dumps(spec.model_dump(mode='json'), indent=2))}</pre>"),
+        ("spec", "Spec", "<details><summary>the spec as run, with every default filled in (JSON)</summary>"
+         f"<pre>{_e(json.dumps(spec.model_dump(mode='json'), indent=2))}</pre></details>"),
         ("versions", "Versions", f"<pre>{_e(json.dumps(manifest['versions'], indent=2))}</pre>"),
     ]
     body = [
