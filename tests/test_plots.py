@@ -80,7 +80,8 @@ def test_a_forest_plot_puts_legend_and_axis_on_top_and_marks_rows() -> None:
 
 
 def test_rates_on_a_fixed_axis_take_each_rows_colour() -> None:
-    rows = [ForestRow("mined", [(0.5, 0.25, 0.75)], colour="#000001"), ForestRow("null", [(0.0, 0.0, 0.5)], colour="#000002")]
+    rows = [ForestRow("mined", [(0.5, 0.25, 0.75)], colour="#000001"),
+            ForestRow("null", [(0.0, 0.0, 0.5)], colour="#000002")]
     svg = forest_plot(rows, ["share"], "share", "rates", reference=None, x_range=(0.0, 1.0), fmt=lambda v: f"{v:.0%}")
     assert _labels(svg, "middle") == ["0%", "20%", "40%", "60%", "80%", "100%"]
     assert 'fill="#000001"' in svg and 'fill="#000002"' in svg and "dasharray" not in svg

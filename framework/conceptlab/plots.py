@@ -130,7 +130,8 @@ class Scale:
         """Labelled values: nice ticks (linear) or the powers of two in range (log2, thinned to ``count``+)."""
         if not self.log2:
             return [t for t in nice_ticks(self.lo, self.hi, count) if self.lo - 1e-9 <= t <= self.hi + 1e-9]
-        powers = [2.0 ** k for k in range(math.ceil(math.log2(self.lo) - 1e-9), math.floor(math.log2(self.hi) + 1e-9) + 1)]
+        first, last = math.ceil(math.log2(self.lo) - 1e-9), math.floor(math.log2(self.hi) + 1e-9)
+        powers = [2.0 ** k for k in range(first, last + 1)]
         stride = max(1, math.ceil(len(powers) / (2 * count)))
         return powers[::stride]
 
@@ -148,7 +149,8 @@ def _x_axis(scale: Scale, y: float, label: str, grid_to: float | None = None,
         x = scale(tick)
         if grid_to is not None:
             body.append(f'<line x1="{x:.1f}" y1="{grid_to:.1f}" x2="{x:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        body += [f'<line class="tick" x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{y + sign * _TICK:.1f}" stroke="#444"/>',
+        body += [f'<line class="tick" x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{y + sign * _TICK:.1f}" '
+                 'stroke="#444"/>',
                  _text(x, y + (_TICK + 11 if not on_top else -_TICK - 3), fmt(tick), "middle", ' class="tick-label"')]
     if not on_top:
         body.append(_text((scale.start + scale.end) / 2, y + _TICK + 27, label, "middle", ' class="axis-label"'))
@@ -203,7 +205,8 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x
                     'stroke-dasharray="3 3"/>')
     for j, (name, xs, ys) in enumerate(series):
         colour = PALETTE[j % len(PALETTE)]
-        kept = [(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(x) and math.isfinite(y) and (x > 0 or not log2_x)]
+        kept = [(x, y) for x, y in zip(xs, ys, strict=False)
+                if math.isfinite(x) and math.isfinite(y) and (x > 0 or not log2_x)]
         body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
                     + " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in kept) + '"/>')
         body += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"><title>'
@@ -270,7 +273,8 @@ def forest_plot(rows: Sequence[ForestRow], series: Sequence[str], x_label: str, 
                 continue
             y, colour = y0 + 6 + 13 * j, row.colour or PALETTE[j % len(PALETTE)]
             lo, hi = (min(max(v, sx.lo), sx.hi) for v in (est[1], est[2]))
-            body += [f'<line x1="{sx(lo):.1f}" y1="{y}" x2="{sx(hi):.1f}" y2="{y}" stroke="{colour}" stroke-width="2"/>',
+            body += [f'<line x1="{sx(lo):.1f}" y1="{y}" x2="{sx(hi):.1f}" y2="{y}" stroke="{colour}" '
+                     'stroke-width="2"/>',
                      f'<circle cx="{sx(est[0]):.1f}" cy="{y}" r="4" fill="{colour}"><title>'
                      f"{_e(f'{row.label}: {series[j]} {fmt(est[0])} [{fmt(est[1])}, {fmt(est[2])}]')}"
                      "</title></circle>"]

@@ -331,6 +331,12 @@ def _effect(verdict: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
+def _effect_or_least(verdict: dict[str, Any] | None) -> float:
+    """The effect for sorting: a verdict without one sorts below every effect."""
+    effect = _effect(verdict)
+    return -math.inf if effect is None else effect
+
+
 def _concept_table(index: list[dict[str, Any]], teach: dict[str, Any], novelty: dict[str, Any]) -> str:
     """One compact row per candidate (passing ones first, then by effect), sortable and filterable."""
     if not index:
@@ -339,8 +345,7 @@ def _concept_table(index: list[dict[str, Any]], teach: dict[str, Any], novelty: 
     def order(rec: dict[str, Any]) -> tuple[int, float, str]:
         t, n = teach.get(rec["id"]), novelty.get(rec["id"])
         passed = bool(t and t["passed"]) + bool(n and n["passed"])
-        effect = _effect(t)
-        return (-passed, -(effect if effect is not None else -math.inf), rec["id"])
+        return (-passed, -_effect_or_least(t), rec["id"])
 
     def num(value: Any, text: str | None = None) -> str:
         ok = isinstance(value, (int, float)) and math.isfinite(value)
@@ -424,7 +429,8 @@ def _novelty_plot(novelty: dict[str, Any]) -> str:
             + line_chart(series, "k (basis size, log2 scale)", "score_k", "novelty score over k", log2_x=True))
 
 
-def _layer_shapes(resolved: ResolvedSpec, domain: Any, state: Any, layers: Sequence[str]) -> dict[str, tuple[int, ...]] | str:
+def _layer_shapes(resolved: ResolvedSpec, domain: Any, state: Any,
+                  layers: Sequence[str]) -> dict[str, tuple[int, ...]] | str:
     """Each layer's activation shape (one freshly built agent evaluating ``state``), or why it is unknown.
 
     Stores keep activations flattened, so the shape that tells whether a layer
@@ -462,7 +468,7 @@ def _footprints(run: Path, resolved: ResolvedSpec, domain: Any, teach: dict[str,
         return "<p>No candidate passed the teachability or the novelty filter.</p>"
     records = [r for r in (read_json(p) for p in sorted((run / "mine" / "candidates").glob("*.json")))
                if r["id"] in wanted and r.get("vector") is not None]
-    records.sort(key=lambda r: (-(_effect(teach.get(r["id"])) or -math.inf), r["id"]))
+    records.sort(key=lambda r: (-_effect_or_least(teach.get(r["id"])), r["id"]))
     dropped = len(records) - MAX_FOOTPRINTS
     records = records[:MAX_FOOTPRINTS]
     if not records:
@@ -554,7 +560,8 @@ def _amplification_plot(curve: dict[str, Any] | None) -> str:
 def _cards(run: Path, domain: Any) -> str:
     cards = sorted((run / "export" / "cards").glob("*.json"))
     if not cards:
-        return "<p>No concept passed both filters, so none was exported. Every candidate's numbers are in the table above.</p>"
+        return ("<p>No concept passed both filters, so none was exported. Every candidate's numbers are in the "
+                "table above, and any candidate that passed one of them is drawn in the section above.</p>")
     index = {c["id"]: c for c in _read(run / "export" / "puzzles" / "index.json", {}).get("concepts", [])}
     parts = []
     for path in cards:

@@ -158,8 +158,10 @@ def check_domain(domain: Domain[Any] | type[Domain[Any]], *, games: int = 4, max
         c.check("render_svg returns SVG", isinstance(svg, str) and "<svg" in svg)
         planes = tuple(domain.observation_shape)
         if len(planes) == 3:
-            heat = c.run("render_heatmap_svg", lambda: domain.render_heatmap_svg(states[0], np.full(planes[1:], 0.5)))
-            c.check("render_heatmap_svg returns SVG or None", heat is None or (isinstance(heat, str) and "<svg" in heat))
+            grid = np.full(planes[1:], 0.5)
+            heat = c.run("render_heatmap_svg", lambda: domain.render_heatmap_svg(states[0], grid))
+            c.check("render_heatmap_svg returns SVG or None",
+                    heat is None or (isinstance(heat, str) and "<svg" in heat))
     return c.done()
 
 
