@@ -100,3 +100,14 @@ def test_colour_scales_end_where_documented() -> None:
     assert sequential_colour(-3.0) == "#ffffff" and sequential_colour(float("nan")) == "#ffffff"
     assert diverging_colour(0.0) == "#ffffff" and diverging_colour(1.0) == "#2166ac"
     assert diverging_colour(-1.0) == "#b2182b" and diverging_colour(-5.0) == "#b2182b"
+
+
+def test_a_long_legend_wraps_inside_the_plot_and_pushes_the_axes_down() -> None:
+    names = [f"c{i:04d}-p{i:03d}-block5-active-all" for i in range(6)]
+    svg = line_chart([(name, [1, 2], [0.0, float(i)]) for i, name in enumerate(names)], "k", "score", "many")
+    width = float(re.search(r'width="(\d+)"', svg).group(1))
+    swatches = [(float(x), float(y)) for x, y in re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="10"', svg)]
+    assert len(swatches) == 6 and len({y for _, y in swatches}) == 3  # two names a row
+    assert all(x + 24 + 6.5 * len(names[0]) <= width for x, _ in swatches)
+    top_tick = min(float(y) for y in re.findall(r'<line class="tick" x1="[\d.]+" y1="([\d.]+)"', svg))
+    assert top_tick > max(y for _, y in swatches) + 10  # the plot starts below the legend

@@ -171,15 +171,21 @@ def _y_axis(scale: Scale, x: float, label: str, grid_to: float | None = None) ->
     return body
 
 
-def _legend(names: Sequence[str], x: float, y: float, colours: Sequence[str] | None = None) -> tuple[list[str], float]:
-    """One row of legend entries from ``(x, y)``; returns the marks and the width used."""
+def _legend(names: Sequence[str], x: float, y: float, width: float) -> tuple[list[str], float, float]:
+    """Legend entries from ``(x, y)`` (a text baseline), wrapped onto rows ``width`` pixels wide.
+
+    Returns the marks, the baseline of the last row and the width that row
+    uses (where a caller may append an entry of its own).
+    """
     body, at = [], x
     for j, name in enumerate(names):
-        colour = (colours or PALETTE)[j % len(colours or PALETTE)]
-        body += [f'<rect x="{at:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{colour}"/>',
+        size = 24 + 6.5 * len(name)
+        if at > x and at + size > x + width:
+            at, y = x, y + 16
+        body += [f'<rect x="{at:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>',
                  _text(at + 14, y, name)]
-        at += 24 + 6.5 * len(name)
-    return body, at - x
+        at += size
+    return body, y, at - x
 
 
 def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x_label: str, y_label: str,
@@ -193,11 +199,12 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], x
            if math.isfinite(x) and math.isfinite(y) and (x > 0 or not log2_x)]
     if not pts:
         return ""
-    left, top, width, height = 64, 30, 420, 190
+    left, width, height = 64, 420, 190
+    body, last, _ = _legend([name for name, _, _ in series], left, 14, width)
+    top = last + 16
     sx = Scale.covering([x for x, _ in pts], left, left + width, log2=log2_x, pad=0.0 if log2_x else 0.02)
     sy = Scale.covering([y for _, y in pts], top + height, top)
     fmt: Callable[[float], str] = _integer_label if integer_x else _tick_label
-    body = _legend([name for name, _, _ in series], left, 14)[0]
     body += _y_axis(sy, left, y_label, grid_to=left + width)
     body += _x_axis(sx, top + height, x_label, fmt=fmt)
     if sy.lo < 0 < sy.hi:
@@ -241,7 +248,10 @@ def forest_plot(rows: Sequence[ForestRow], series: Sequence[str], x_label: str, 
     left, width, step = 240, 440, 13 * len(series) + 7
     names = list(series) if len(series) > 1 or any(r.colour is None for r in rows) else []
     marked = any(r.marked for r in rows)
-    axis_y = 52 if names or marked else 30
+    legend, last, used = _legend(names, left, 14, width)
+    if marked and used + 30 + 6.5 * len(mark_note) > width:
+        last, used = last + 16, 0.0
+    axis_y = last + 38 if names or marked else 30
     if x_range is not None:
         sx = Scale(x_range[0], x_range[1], left, left + width)
     else:
@@ -252,12 +262,10 @@ def forest_plot(rows: Sequence[ForestRow], series: Sequence[str], x_label: str, 
         if row.marked:
             body.append(f'<rect x="0" y="{axis_y + 5 + step * i}" width="{left + width}" height="{step - 1}" '
                         f'fill="{MARK}"/>')
-    legend, used = _legend(names, left, 14)
     body += legend
     if marked:
-        body += [f'<rect x="{left + used:.1f}" y="5" width="14" height="12" fill="{MARK}" stroke="#9c9"/>',
-                 _text(left + used + 18, 14, f"\u2713 {mark_note}")]
-        used += 30 + 6.5 * len(mark_note)
+        body += [f'<rect x="{left + used:.1f}" y="{last - 9}" width="14" height="12" fill="{MARK}" stroke="#9c9"/>',
+                 _text(left + used + 18, last, f"\u2713 {mark_note}")]
     body += _x_axis(sx, axis_y, x_label, grid_to=height, fmt=fmt, on_top=True)
     body.append(_text(left + width + 6, axis_y + 4, x_label, "start", ' class="axis-label"'))
     if reference is not None and sx.lo <= reference <= sx.hi:
@@ -278,7 +286,7 @@ def forest_plot(rows: Sequence[ForestRow], series: Sequence[str], x_label: str, 
                      f'<circle cx="{sx(est[0]):.1f}" cy="{y}" r="4" fill="{colour}"><title>'
                      f"{_e(f'{row.label}: {series[j]} {fmt(est[0])} [{fmt(est[1])}, {fmt(est[2])}]')}"
                      "</title></circle>"]
-    return _svg(max(left + width + 16 + 6.5 * len(x_label), left + used), height + 6, body, title)
+    return _svg(left + width + 16 + 6.5 * len(x_label), height + 6, body, title)
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], x_label: str, title: str) -> str:
