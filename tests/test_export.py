@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,21 @@ def test_the_report_shows_every_exported_card_with_its_numbers(exporting_run) ->
     for external in ("<script src", "<link", "http://", "https://", "@import", "url("):
         assert external not in page
 
+
+
+def test_the_report_draws_each_teachable_candidate_with_its_footprint(exporting_run) -> None:
+    run, registry = exporting_run
+    page = render_report(run, registry)
+    section = page[page.index('<section id="footprints">'):page.index('<section id="exported">')]
+    teachable = [v["concept_id"] for v in json.loads((run / "teach" / "summary.json").read_text()) if v["passed"]]
+    assert teachable
+    for cid in teachable:
+        board = section[section.index(f'<div class="footprint" id="footprint-{cid}">'):]
+        board = board[:board.index("</div></div>")]
+        cells = re.findall(r'<rect class="heat"[^>]*>', board)
+        assert len(cells) == 9, cid  # the 3x3 grid of the agent's block0 (8 channels over the board)
+        assert sum('fill="#2166ac"' in c for c in cells) >= 1, cid  # the heaviest square at full colour
+        assert "sum of |v| over the 8 channels" in board
 
 @pytest.mark.slow
 def test_concepts_the_pool_cannot_place_are_listed_not_exported(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from conceptlab.errors import ComponentError
 from conceptlab.interfaces.component import Component
+from conceptlab.plots import sequential_colour
 from conceptlab.values import Action, Player, Puzzle
 
 __all__ = ["Domain", "S"]
@@ -154,6 +155,42 @@ class Domain(Component, Generic[S]):
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
             f"{body}</svg>"
+        )
+
+    def render_heatmap_svg(self, state: S, heat: np.ndarray) -> str | None:
+        """An SVG of where a concept lives on ``state``'s board, or ``None`` when the domain cannot say.
+
+        Args:
+            state: The position the concept was mined from.
+            heat: ``(H, W)`` weights in ``[0, 1]``, one per cell of the grid of
+                the domain's encoded planes (``observation_shape[1:]``): a
+                spatial layer of a convolutional agent keeps that grid, and the
+                report sums a concept's absolute weights over its channels.
+
+        The default draws the grid on its own, cell ``(0, 0)`` top left, each
+        cell shaded from white (0) to dark blue (1) with its weight on hover;
+        it returns ``None`` when the observation is not planes or ``heat`` is
+        not their grid. Domains whose board is the grid of their planes in
+        another orientation (chess: seen from the side to move) override it to
+        shade their own board's squares.
+        """
+        shape = tuple(self.observation_shape)
+        if len(shape) != 3 or tuple(heat.shape) != shape[1:]:
+            return None
+        rows, cols = heat.shape
+        size = min(32, 320 // max(rows, cols))
+        cells = []
+        for r in range(rows):
+            for c in range(cols):
+                t = min(1.0, max(0.0, float(heat[r, c])))
+                cells.append(
+                    f'<rect class="heat" x="{c * size}" y="{r * size}" width="{size}" height="{size}" '
+                    f'fill="{sequential_colour(t)}" stroke="#999"><title>row {r}, column {c}: {t:.2f}</title></rect>'
+                )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * size}" height="{rows * size}">'
+            "<title>concept weight per cell of the encoded planes (row 0 at the top)</title>"
+            f"{''.join(cells)}</svg>"
         )
 
     def reference_games(self, source: str) -> Iterator[list[S]]:

@@ -156,6 +156,12 @@ def check_domain(domain: Domain[Any] | type[Domain[Any]], *, games: int = 4, max
             c.check("encode is finite", bool(np.isfinite(enc).all()))
         svg = c.run("render_svg", lambda: domain.render_svg(states[0]))
         c.check("render_svg returns SVG", isinstance(svg, str) and "<svg" in svg)
+        planes = tuple(domain.observation_shape)
+        if len(planes) == 3:
+            grid = np.full(planes[1:], 0.5)
+            heat = c.run("render_heatmap_svg", lambda: domain.render_heatmap_svg(states[0], grid))
+            c.check("render_heatmap_svg returns SVG or None",
+                    heat is None or (isinstance(heat, str) and "<svg" in heat))
     return c.done()
 
 

@@ -293,6 +293,25 @@ class ChessDomain(Domain[ChessState]):
             drawn.append(chess.svg.Arrow(geometry[0], geometry[1], color=colour))
         return chess.svg.board(state.board, arrows=drawn, lastmove=state.last_move, size=size)
 
+    def render_heatmap_svg(self, state: ChessState, heat: np.ndarray, size: int = 360) -> str | None:
+        """The board from White's side with each square shaded by its weight in ``heat``.
+
+        ``heat`` is ``(8, 8)`` in the planes' frame (row = rank from the side to
+        move, column = file; see :mod:`conceptlab_chess.planes`), so for Black
+        the rows are flipped back before shading. Any other shape gives ``None``.
+        """
+        if tuple(heat.shape) != (8, 8):
+            return None
+        flip = 56 if state.board.turn == chess.BLACK else 0
+        fill = {}
+        for row in range(8):
+            for column in range(8):
+                t = min(1.0, max(0.0, float(heat[row, column])))
+                # the square's own colour shows through a translucent blue, stronger where the weight is larger
+                if t > 0:
+                    fill[(row * 8 + column) ^ flip] = f"#2166ac{round(200 * t):02x}"
+        return chess.svg.board(state.board, fill=fill, lastmove=state.last_move, size=size)
+
     def line_arrows(self, state: ChessState, actions: Sequence[Action], colours: Sequence[str]) -> list[chess.svg.Arrow]:
         """Arrows for a line of play from ``state``, each move decoded in its own position.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import chess
 import numpy as np
@@ -213,3 +214,24 @@ def test_every_named_opening_is_legal_and_opening_states_cycle_through_them() ->
 def test_unknown_opening_set_fails_naming_the_choices() -> None:
     with pytest.raises(ParamsError, match="openings.*unknown opening set; known: eco"):
         build_params(ChessDomain, {"openings": "sicilian-only"})
+
+
+@pytest.mark.parametrize(("fen", "square"), [
+    (chess.STARTING_FEN, chess.E1),  # White to move: plane row 0 is rank 1
+    ("rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1", chess.E8),  # Black: row 0 is rank 8
+])
+def test_a_footprint_shades_the_square_of_its_plane_cell(domain: ChessDomain, fen: str, square: int) -> None:
+    heat = np.zeros((8, 8))
+    heat[0, 4] = 1.0  # the mover's first rank, e-file
+    heat[7, 0] = 0.5  # the mover's last rank, a-file
+    svg = domain.render_heatmap_svg(domain.from_text(fen), heat, size=360)
+    shaded = {(float(x), float(y)): float(o) for x, y, o in
+              re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="45" height="45" stroke="none" '
+                         r'fill="#2166ac" opacity="([\d.]+)"', svg)}
+
+    def corner(sq: int) -> tuple[float, float]:  # the board is drawn from White's side, 15 px margin
+        return (15.0 + 45 * chess.square_file(sq), 15.0 + 45 * (7 - chess.square_rank(sq)))
+
+    other = chess.square_mirror(square) ^ 4  # same flip, a-file
+    assert shaded == {corner(square): pytest.approx(200 / 255), corner(other): pytest.approx(100 / 255)}
+    assert domain.render_heatmap_svg(domain.from_text(fen), np.zeros((3, 3))) is None

@@ -29,7 +29,10 @@ from conceptlab_openspiel.players import MctsSpec, mcts_selfplay_games
 from conceptlab_openspiel.render import board_svg, changed_cells
 from conceptlab_openspiel.state import SpielState
 
-__all__ = ["SYMMETRIES", "OpenSpielDomain", "OpenSpielParams", "SpielState"]
+__all__ = ["ROWS_FROM_BOTTOM", "SYMMETRIES", "OpenSpielDomain", "OpenSpielParams", "SpielState"]
+
+ROWS_FROM_BOTTOM = frozenset({"connect_four"})
+"""Games whose observation planes hold the board's bottom row first (their string form prints it last)."""
 
 
 def _column_mirror(game: pyspiel.Game) -> list[np.ndarray]:
@@ -252,6 +255,17 @@ class OpenSpielDomain(Domain[SpielState]):
             for row, col in changed_cells(text, self.render_text(self.apply(state, action)))
         ]
         return board_svg(text, title=f"{self.params.game}: {self.to_text(state)}", marks=marks)
+
+    def render_heatmap_svg(self, state: SpielState, heat: np.ndarray) -> str | None:
+        """The default grid of the planes, turned to match :meth:`render_svg`'s picture.
+
+        OpenSpiel's Connect Four keeps its bottom row first in the observation
+        and prints it last, so its rows are flipped; the other games print
+        their observation's rows in order.
+        """
+        if self.params.game in ROWS_FROM_BOTTOM:
+            heat = heat[::-1]
+        return super().render_heatmap_svg(state, heat)
 
     def reference_games(self, source: str) -> Iterator[list[SpielState]]:
         """Games of a reference player named by ``source``.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -167,3 +169,17 @@ def test_encoding_matches_the_states_own_observation_tensor(game: str) -> None:
         player = domain.current_player(state)
         native = np.asarray(state.native.observation_tensor(player), np.float32)
         np.testing.assert_array_equal(encoded[k, :-1].reshape(-1), native)
+
+
+@pytest.mark.parametrize(("game", "drawn_row"), [("connect_four", 5), ("tic_tac_toe", 0)])
+def test_a_footprint_is_drawn_where_the_board_shows_the_cell(game: str, drawn_row: int) -> None:
+    domain = OpenSpielDomain(OpenSpielParams(game=game))
+    state = domain.apply(domain.initial_state(), 0)  # the first player's stone in the first column
+    planes = domain.encode([state])[0]
+    printed = domain.render_text(state).splitlines()
+    assert printed[drawn_row][0] == "x"  # where the board's own picture shows the stone
+    heat = np.zeros(planes.shape[1:])
+    heat[tuple(np.argwhere(planes[0] != planes[0, -1, -1])[0])] = 1.0  # the stone's cell in the planes
+    svg = domain.render_heatmap_svg(state, heat)
+    full = re.findall(r'<rect class="heat" x="(\d+)" y="(\d+)" width="(\d+)"[^>]*fill="#2166ac"', svg)
+    assert [(int(x), int(y) // int(size)) for x, y, size in full] == [(0, drawn_row)]
