@@ -188,6 +188,9 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         source=args.spec,
     )
     done = [s for s in STAGES if manifest["stages"].get(s, {}).get("status") == "finished"]
+    discarded = manifest.get("runtime", {}).get("discarded") or []
+    if discarded:
+        print(f"settings changed since these stages ran, so they were discarded: {', '.join(discarded)}")
     print(f"run {spec.name!r} in {out}: finished stages {', '.join(done) or 'none'}")
     return 0
 

@@ -1,7 +1,8 @@
 """Running a spec: stages in order, each resumable unit by unit, with lifecycle hooks.
 
-:func:`run_pipeline` opens the run directory, calls ``before_run``, and runs each
-requested stage that is not finished yet. A stage is a function of a
+:func:`run_pipeline` opens the run directory, discards the stages whose hash
+changed since they ran (:func:`conceptlab.spec.stage_hashes`), calls
+``before_run``, and runs each requested stage that is not finished yet. A stage is a function of a
 :class:`~conceptlab.run.context.StageContext`; it splits its work into units with
 :meth:`~conceptlab.run.context.StageContext.units`, which skips units whose
 artifact exists, runs the rest on the executor, and writes each result
@@ -28,7 +29,7 @@ from conceptlab.run.components import PLAYER_PREFIX, Components
 from conceptlab.run.context import RunContext, StageContext, StageSummary
 from conceptlab.run.worker import components_for, use_components
 from conceptlab.rundir import RunDir
-from conceptlab.spec import RunSpec, resolve_spec
+from conceptlab.spec import STAGE_NEEDS, RunSpec, resolve_spec
 from conceptlab.stages import StageFunction, stage_function
 from conceptlab.threads import current_thread_policy
 
@@ -43,24 +44,22 @@ __all__ = [
     "run_pipeline",
 ]
 
-STAGE_NEEDS: Mapping[str, tuple[str, ...]] = {
-    "train": (),
-    "collect": ("train",),
-    "mine": ("collect",),
-    "teach": ("train", "collect", "mine"),
-    "novelty": ("collect", "mine", "teach"),
-    "amplify": ("collect", "mine", "teach", "novelty"),
-    "export": ("collect", "mine", "teach", "novelty", "amplify"),
-    "probe": ("train", "collect"),
-}
-"""Stage -> the stages whose artifacts it reads."""
 
 
-def _check_needs(run_dir: RunDir, manifest: Mapping[str, Any] | None, stages: Sequence[str]) -> None:
+def _check_needs(
+    run_dir: RunDir, manifest: Mapping[str, Any] | None, stages: Sequence[str], stale: Sequence[str]
+) -> None:
     done = manifest["stages"] if manifest else {}
     for stage in stages:
         for need in STAGE_NEEDS[stage]:
-            if need not in stages and done.get(need, {}).get("status") != "finished":
+            if need in stages:
+                continue
+            if need in stale:
+                raise SpecError(
+                    f"stage {stage!r} needs stage {need!r}, whose settings changed since it ran in "
+                    f"{str(run_dir.path)!r}; add it to --stages to run it again"
+                )
+            if done.get(need, {}).get("status") != "finished":
                 raise SpecError(
                     f"stage {stage!r} needs stage {need!r}, which has not finished in "
                     f"{str(run_dir.path)!r}; run it first or add it to --stages"
@@ -84,6 +83,10 @@ def run_pipeline(
     (:mod:`conceptlab.checks`), that ``out`` holds this spec's run or nothing, and
     that every stage asked for finds the stages it reads.
 
+    Resuming with a spec whose settings changed keeps every stage whose hash is
+    unchanged and discards the others (folder and record), which then run again
+    when asked for; the manifest's ``runtime.discarded`` lists them.
+
     Args:
         spec: A structurally valid spec; its components are resolved here.
         out: The run directory.
@@ -103,18 +106,22 @@ def run_pipeline(
             "pass --resume to continue it, or choose another --out"
         )
     existing = run_dir.check()
-    _check_needs(run_dir, existing, wanted)
+    stale = run_dir.stale_stages(existing)
+    _check_needs(run_dir, existing, wanted, stale)
     done = existing["stages"] if existing else {}
-    pending = [s for s in wanted if done.get(s, {}).get("status") != "finished"]
+    pending = [s for s in wanted if s in stale or done.get(s, {}).get("status") != "finished"]
     components = Components(resolved, registry)
     check_inputs(spec, components.domain, source, pending)
     run_dir.open()
+    run_dir.discard(stale)
 
     use_components(components)
     precision = components.precision
     if spec.precision == "auto":  # workers reuse this process's choice rather than measure again
         os.environ[AUTO_PRECISION_ENV] = precision.used
-    run_dir.record_runtime(threads=current_thread_policy().as_dict(), precision=precision.as_dict())
+    run_dir.record_runtime(
+        threads=current_thread_policy().as_dict(), precision=precision.as_dict(), discarded=stale,
+    )
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
@@ -134,7 +141,7 @@ def _run_stage(run: RunContext, stage: str, fn: StageFunction) -> None:
     registry, run_dir = run.registry, run.run_dir
     registry.hook.before_stage(run=run, stage=stage)
     started = time.time()
-    run_dir.update_stage(stage, status="running", error=None)
+    run_dir.update_stage(stage, status="running", error=None, hash=run_dir.stage_hashes[stage])
     ctx = StageContext(run, stage)
     try:
         figures = fn(ctx)

@@ -25,7 +25,7 @@ from conceptlab.executors import Executor, SerialExecutor
 from conceptlab.registry import Registry
 from conceptlab.run.components import Components
 from conceptlab.rundir import RunDir, atomic_write_json, read_json
-from conceptlab.spec import STAGES, RunSpec
+from conceptlab.spec import RunSpec
 
 __all__ = ["RunContext", "StageContext", "StageSummary"]
 
@@ -87,8 +87,9 @@ class StageContext:
         return self.run.components
 
     def rng(self, *key: Any) -> np.random.Generator:
-        """A generator determined by the spec's seed, this stage and ``key`` alone."""
-        entropy = [self.spec.seed, STAGES.index(self.stage), *(_key_int(k) for k in key)]
+        """A generator determined by the spec's seed, this stage's name and ``key`` alone
+        (keyed by name, not position, so that adding a stage changes no other stage's stream)."""
+        entropy = [self.spec.seed, _key_int(self.stage), *(_key_int(k) for k in key)]
         return np.random.default_rng(np.random.SeedSequence(entropy))
 
     def seed(self, *key: Any) -> int:
