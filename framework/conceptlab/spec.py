@@ -295,6 +295,15 @@ class ExportStage(_Strict):
     include_failed: bool = Field(
         default=False, description="Also export concepts that failed a filter (for a control arm)."
     )
+    fallback: Literal["none", "strongest"] = Field(
+        default="none",
+        description="When no concept passed both filters: 'none' exports nothing; 'strongest' exports "
+        "the fallback_concepts strongest assessed candidates (most filters passed, then smallest "
+        "teachability p-value, then largest effect) as control puzzles: a study's control arm, not findings.",
+    )
+    fallback_concepts: int = Field(
+        default=4, ge=1, description="'strongest' fallback: how many candidates to export as controls."
+    )
 
 
 class ProbeStage(_Strict):
@@ -438,16 +447,25 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
 
 
 def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> RunSpec:
-    """Read and structurally validate a TOML spec (step one of two)."""
+    """Read and structurally validate a spec (step one of two).
+
+    A spec is a TOML file, or the ``spec.json`` a run directory holds (the spec
+    exactly as its stages ran: a resumed run from it keeps every finished stage).
+    """
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"spec file not found: {str(path)!r}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: TOML syntax error: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path}: JSON syntax error: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path}: not UTF-8 text: {exc}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a spec is a table of fields, not {type(data).__name__}")
     return spec_from_dict(apply_overrides(data, overrides), source=str(path))
 
 
