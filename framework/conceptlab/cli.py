@@ -193,6 +193,9 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     if discarded:
         print(f"stages whose settings changed since they ran (discarded, run again when asked for): "
               f"{', '.join(discarded)}")
+    recomputed = manifest.get("runtime", {}).get("recomputed") or []
+    if recomputed:
+        print(f"files that no longer matched their checksums, recomputed: {', '.join(recomputed)}")
     print(f"run {spec.name!r} in {out}: finished stages {', '.join(done) or 'none'}")
     return 0
 

@@ -29,7 +29,7 @@ from conceptlab.run.components import PLAYER_PREFIX, Components
 from conceptlab.run.context import RunContext, StageContext, StageSummary
 from conceptlab.run.worker import components_for, use_components
 from conceptlab.rundir import RunDir
-from conceptlab.spec import STAGE_NEEDS, RunSpec, resolve_spec
+from conceptlab.spec import STAGE_NEEDS, STAGES, RunSpec, resolve_spec
 from conceptlab.stages import StageFunction, stage_function
 from conceptlab.threads import current_thread_policy
 
@@ -66,6 +66,27 @@ def _check_needs(
                 )
 
 
+def _damaged_inputs(
+    run_dir: RunDir, done: Mapping[str, Any], pending: Sequence[str], stale: Sequence[str]
+) -> dict[str, list[str]]:
+    """Finished stages that a stage to run reads, whose files no longer match their checksums.
+
+    Stage -> its damaged files. Such a stage runs again first, recomputing the damaged
+    files; its own inputs are checked in turn (stages read only stages before them).
+    """
+    to_run, damaged = set(pending), {}
+    for stage in reversed(STAGES):
+        record = done.get(stage, {})
+        if stage in to_run or stage in stale or record.get("status") != "finished":
+            continue
+        if any(stage in STAGE_NEEDS[s] for s in to_run):
+            files = run_dir.damaged(stage, record)
+            if files:
+                damaged[stage] = files
+                to_run.add(stage)
+    return dict(sorted(damaged.items(), key=lambda item: STAGES.index(item[0])))
+
+
 def run_pipeline(
     spec: RunSpec,
     out: str | Path,
@@ -85,7 +106,10 @@ def run_pipeline(
 
     Resuming with a spec whose settings changed keeps every stage whose hash is
     unchanged and discards the others (folder and record), which then run again
-    when asked for; the manifest's ``runtime.discarded`` lists them.
+    when asked for; the manifest's ``runtime.discarded`` lists them. A finished
+    stage that a stage to run reads is checked against the checksums recorded when
+    it finished: its files that are missing, truncated or edited are removed and
+    the stage runs again first, recomputing them (``runtime.recomputed``).
 
     Args:
         spec: A structurally valid spec; its components are resolved here.
@@ -110,10 +134,14 @@ def run_pipeline(
     _check_needs(run_dir, existing, wanted, stale)
     done = existing["stages"] if existing else {}
     pending = [s for s in wanted if s in stale or done.get(s, {}).get("status") != "finished"]
+    damaged = _damaged_inputs(run_dir, done, pending, stale)
+    to_run = [s for s in STAGES if s in pending or s in damaged]
     components = Components(resolved, registry)
-    check_inputs(spec, components.domain, source, pending)
+    check_inputs(spec, components.domain, source, to_run)
     run_dir.open()
     run_dir.discard(stale)
+    for stage, files in damaged.items():
+        run_dir.repair(stage, files)
 
     use_components(components)
     precision = components.precision
@@ -121,13 +149,14 @@ def run_pipeline(
         os.environ[AUTO_PRECISION_ENV] = precision.used
     run_dir.record_runtime(
         threads=current_thread_policy().as_dict(), precision=precision.as_dict(), discarded=stale,
+        recomputed=sorted(name for files in damaged.values() for name in files),
     )
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
         status = "failed"
         try:
-            for stage in wanted:
+            for stage in to_run:
                 if run_dir.stage_status(stage) == "finished":
                     continue
                 _run_stage(run, stage, stage_function(stage))
@@ -154,6 +183,7 @@ def _run_stage(run: RunContext, stage: str, fn: StageFunction) -> None:
     run_dir.update_stage(
         stage, status="finished", seconds=seconds, units=ctx.units_total, figures=figures,
         precision=run.components.precision.used, threads=current_thread_policy().threads,
+        checksums=run_dir.checksums(stage),
     )
     summary = StageSummary(stage, seconds, ctx.units_total, figures)
     registry.hook.after_stage(run=run, stage=stage, summary=summary)

@@ -21,6 +21,7 @@ others (:meth:`RunDir.discard`), so that they, and only they, run again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from conceptlab.activations import STORE_DIR
 from conceptlab.errors import RunDirError
 from conceptlab.spec import STAGES, RunSpec, spec_hash, stage_hashes
 
@@ -83,6 +85,14 @@ def atomic_write_json(path: Path, value: Any) -> None:
 def read_json(path: Path) -> Any:
     """Read a JSON artifact."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _json_default(value: Any) -> Any:
@@ -219,6 +229,45 @@ class RunDir:
             atomic_write_json(self.manifest_path, manifest)
             if trash is not None:
                 shutil.rmtree(trash)
+
+    def checksums(self, stage: str) -> dict[str, str]:
+        """SHA-256 of every file in ``stage``'s folder: path relative to the run directory -> hex digest.
+
+        The driver records these in the manifest when the stage finishes; a resumed
+        run checks them (:meth:`damaged`) before a stage reads what this one wrote.
+        """
+        folder = self.path / stage
+        out = {}
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            relative = file.relative_to(self.path)
+            if file.is_file() and not any(part.startswith(".") for part in relative.parts):
+                out[str(relative)] = _sha256(file)
+        return out
+
+    def damaged(self, stage: str, record: dict[str, Any]) -> list[str]:
+        """Files of a finished ``stage`` that are missing or no longer match the checksums its
+        manifest ``record`` holds (truncated or edited since), relative to the run directory."""
+        recorded: dict[str, str] = record.get("checksums") or {}
+        return [
+            name for name, digest in sorted(recorded.items())
+            if not (self.path / name).is_file() or _sha256(self.path / name) != digest
+        ]
+
+    def repair(self, stage: str, files: list[str]) -> None:
+        """Remove damaged ``files`` of ``stage`` and mark the stage pending, so that running it
+        again recomputes them (and only them, where they are units).
+
+        A damaged file of an activation store removes the whole store, which the stage
+        rebuilds from its units.
+        """
+        for name in files:
+            path = self.path / name
+            parts = path.relative_to(self.path).parts
+            if STORE_DIR in parts[:-1]:
+                shutil.rmtree(self.path.joinpath(*parts[: parts.index(STORE_DIR) + 1]), ignore_errors=True)
+            elif path.is_file():
+                path.unlink()
+        self.update_stage(stage, status="pending")
 
     def manifest(self) -> dict[str, Any]:
         """The run's manifest as it is on disk."""
