@@ -71,3 +71,26 @@ def test_an_edited_file_of_a_stage_nothing_reads_is_left_alone(finished, tmp_pat
     manifest = run_pipeline(load_spec(TINY, CHANGED_TEACH), run, resume=True, progress=False)
     assert manifest["runtime"]["recomputed"] == []
     assert RunDir(run, load_spec(TINY)).damaged("probe", manifest["stages"]["probe"]) == ["probe/probing.json"]
+
+
+@pytest.mark.parametrize("victim", ["mine/candidates/00001.json", "collect/rollout_acts/00000.npz"])
+def test_a_truncated_unit_of_an_unfinished_stage_is_recomputed(finished, tmp_path, capfd, victim):
+    run = tmp_path / "tiny"
+    shutil.copytree(finished, run)
+    stage, inside = victim.split("/", 1)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["stages"][stage] = {"status": "running", "hash": manifest["stages"][stage]["hash"]}  # killed
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    original = (run / victim).read_bytes()
+    with open(run / victim, "r+b") as fh:
+        fh.truncate(len(original) // 3)
+    before = _files(run / stage)
+
+    after_run = run_pipeline(load_spec(TINY), run, resume=True, progress=False)
+
+    assert f"{victim} does not read back" in capfd.readouterr().err
+    assert after_run["stages"][stage]["status"] == "finished"
+    assert (run / victim).read_bytes() == original
+    after = _files(run / stage)
+    units = [name for name in before if name.startswith(inside.split("/")[0] + "/") and name != inside]
+    assert units and all(after[name] == before[name] for name in units), "a sound unit was recomputed"

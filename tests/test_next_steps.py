@@ -68,6 +68,7 @@ def test_nothing_exported_then_controls_exported_then_the_study_serves_them(fini
     before = {stage: _files(finished / stage) for stage in STAGES}
     rerun = run_cli(*command, "--quiet", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
+    assert "(discarded, run again when asked for): export\n" in rerun.stdout
     manifest = json.loads((finished / "manifest.json").read_text())
     assert manifest["runtime"]["discarded"] == ["export"]
     for stage in STAGES:
