@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conceptlab import __version__
-from conceptlab.errors import ConceptlabError
+from conceptlab.errors import ConceptlabError, RunDirError
 from conceptlab.interfaces import Component
 from conceptlab.plugins import get_registry
 from conceptlab.registry import PluginInfo, Registry
@@ -205,7 +205,11 @@ def _cmd_report(args: argparse.Namespace, registry: Registry) -> int:
 
     path = write_report(Path(args.run_dir), Path(args.out) if args.out else None, registry)
     print(f"report: {path}")
-    for line in next_steps(Path(args.run_dir)):
+    try:
+        steps = next_steps(Path(args.run_dir))
+    except RunDirError as exc:  # e.g. a run directory of an older format: the report is written all the same
+        steps = [f"next steps: {exc}"]
+    for line in steps:
         print(line)
     return 0
 

@@ -101,7 +101,7 @@ def run_pipeline(
 
     Everything is checked before the run directory is written: the stage names,
     the components and their params, the files the spec names
-    (:mod:`conceptlab.checks`), that ``out`` holds this spec's run or nothing, and
+    (:mod:`conceptlab.checks`), that ``out`` holds a run of this spec's name or nothing, and
     that every stage asked for finds the stages it reads.
 
     Resuming with a spec whose settings changed keeps every stage whose hash is
