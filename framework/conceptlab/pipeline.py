@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 
-
 def _check_needs(
     run_dir: RunDir, manifest: Mapping[str, Any] | None, stages: Sequence[str], stale: Sequence[str]
 ) -> None:
