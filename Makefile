@@ -27,11 +27,11 @@ demo: $(STAMP)
 	bash scripts/install-demo-data.sh
 	bash scripts/fetch-maia.sh $(BIN)/conceptlab-chess
 	$(BIN)/conceptlab run specs/chess-quick.toml --out $(RUN) --resume
-	$(BIN)/conceptlab report $(RUN)
 	@echo
-	@echo "Report:      $(RUN)/report.html"
-	@echo "Puzzle sets: $(RUN)/export/puzzles"
-	@echo "Study:       $(BIN)/conceptlab study serve --puzzles $(RUN)/export/puzzles --db study.sqlite"
+	@# the report's path, then what to do next: the puzzle sets and the command that starts the study on
+	@# them, or, when no concept survived, the filters beside their nulls and the command that exports the
+	@# strongest candidates as control puzzles (it re-runs the export stage alone)
+	$(BIN)/conceptlab report $(RUN)
 
 # The browser test drives Debian's Chromium and the engine tests Debian's Stockfish: installed here
 # when missing (as root; otherwise the scripts say how, and the tests say why they skipped).

@@ -106,8 +106,8 @@ def test_existing_run_needs_resume(tiny_run):
 
 
 def test_a_run_directory_of_another_spec_is_refused(tiny_run):
-    other = load_spec(TINY, ["seed=8"])
-    with pytest.raises(RunDirError, match="holds a run of another spec"):
+    other = load_spec(TINY, ["name='tictactoe-other'"])
+    with pytest.raises(RunDirError, match="holds a run of spec 'tictactoe-tiny', not 'tictactoe-other'"):
         run_pipeline(other, tiny_run, resume=True, progress=False)
 
 

@@ -73,7 +73,7 @@ def _probe(upstream: Path, out: Path, registry: Any, *overrides: str) -> dict[st
     run_dir.open()
     for stage in ("train", "collect"):
         shutil.copytree(upstream / stage, out / stage)
-        run_dir.update_stage(stage, status="finished")
+        run_dir.update_stage(stage, status="finished", hash=run_dir.stage_hashes[stage])  # grafted as they are
     return run_pipeline(spec, out, stages=["probe"], resume=True, registry=registry, progress=False)
 
 

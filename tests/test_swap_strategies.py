@@ -100,7 +100,7 @@ def run_variant(
     run_dir.open()
     for stage in UPSTREAM:
         shutil.copytree(upstream / stage, out / stage)
-        run_dir.update_stage(stage, status="finished")
+        run_dir.update_stage(stage, status="finished", hash=run_dir.stage_hashes[stage])  # grafted as they are
     if edit is not None:
         edit(out)
     return run_pipeline(spec, out, stages=DOWNSTREAM, resume=True, registry=registry, progress=False)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from conceptlab import __version__
-from conceptlab.errors import ConceptlabError
+from conceptlab.errors import ConceptlabError, RunDirError
 from conceptlab.interfaces import Component
 from conceptlab.plugins import get_registry
 from conceptlab.registry import PluginInfo, Registry
@@ -188,6 +189,13 @@ def _cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         source=args.spec,
     )
     done = [s for s in STAGES if manifest["stages"].get(s, {}).get("status") == "finished"]
+    discarded = manifest.get("runtime", {}).get("discarded") or []
+    if discarded:
+        print(f"stages whose settings changed since they ran (discarded, run again when asked for): "
+              f"{', '.join(discarded)}")
+    recomputed = manifest.get("runtime", {}).get("recomputed") or []
+    if recomputed:
+        print(f"files that no longer matched their checksums, recomputed: {', '.join(recomputed)}")
     print(f"run {spec.name!r} in {out}: finished stages {', '.join(done) or 'none'}")
     return 0
 
@@ -197,7 +205,62 @@ def _cmd_report(args: argparse.Namespace, registry: Registry) -> int:
 
     path = write_report(Path(args.run_dir), Path(args.out) if args.out else None, registry)
     print(f"report: {path}")
+    try:
+        steps = next_steps(Path(args.run_dir))
+    except RunDirError as exc:  # e.g. a run directory of an older format: the report is written all the same
+        steps = [f"next steps: {exc}"]
+    for line in steps:
+        print(line)
     return 0
+
+
+def _program() -> str:
+    """The ``conceptlab`` command as it was called (e.g. ``.venv/bin/conceptlab``), for commands to run next."""
+    called = Path(sys.argv[0])
+    return str(called) if called.name == "conceptlab" else "conceptlab"
+
+
+def _share(figure: Any) -> str:
+    if not isinstance(figure, dict) or figure.get("share") is None:
+        return "none assessed"
+    return f"{figure['share']:.0%}, 95% CI {figure['ci_low']:.0%}-{figure['ci_high']:.0%}"
+
+
+def next_steps(run_dir: Path) -> list[str]:
+    """What to do with a run next, one line each: its puzzle sets and the command that starts the
+    study on them; or, when nothing was exported, why (the filters' pass rates beside their nulls)
+    and the command that exports the strongest candidates as control puzzles. Run again from the
+    run's own ``spec.json``, that command re-runs the export stage alone."""
+    from conceptlab.run.store import open_run
+
+    run = open_run(run_dir)
+    program = _program()
+    resume = f"{program} run {shlex.quote(str(run_dir / 'spec.json'))} --out {shlex.quote(str(run_dir))} --resume"
+    if not run.finished("export"):
+        return [f"the export stage has not finished; to finish the run: {resume}"]
+    export, teach, novelty = run.figures("export"), run.figures("teach"), run.figures("novelty")
+    concepts, controls = int(export.get("concepts_exported", 0)), int(export.get("controls_exported", 0))
+    funnel = (
+        f"teachable {teach.get('teachable', 0)} of {teach.get('assessed', 0)} assessed "
+        f"(null: random sparse directions {_share(teach.get('null_teachable_share'))}); "
+        f"novel {novelty.get('novel', 0)} of {novelty.get('assessed', 0)} "
+        f"(null: random sparse directions {_share(novelty.get('null_novel_share'))}; "
+        f"the agent against itself {_share(novelty.get('agent_split_novel_share'))})"
+    )
+    puzzles = run_dir / "export" / "puzzles"
+    if concepts + controls:
+        lines = [f"puzzle sets: {puzzles} ({concepts} concepts, {controls} controls, {export.get('puzzles', 0)} puzzles)"]
+        if not concepts:
+            lines.append(f"no concept passed both filters, the puzzles are controls only: {funnel}")
+        lines.append(f"study: {program} study serve --puzzles {shlex.quote(str(puzzles))} --db study.sqlite")
+        return lines
+    lines = [f"exported: nothing, no concept passed both filters: {funnel}"]
+    if teach.get("assessed", 0):
+        lines.append(
+            "control puzzles of the strongest candidates (the export stage alone runs again): "
+            f"{resume} --set stages.export.fallback=strongest"
+        )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -99,4 +99,4 @@ class CheckpointError(ConceptlabError):
 
 
 class RunDirError(ConceptlabError):
-    """A run directory that cannot be used for this spec (e.g. another spec's run)."""
+    """A run directory that cannot be used for this spec (e.g. the run of a spec of another name)."""

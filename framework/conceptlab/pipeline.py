@@ -1,7 +1,8 @@
 """Running a spec: stages in order, each resumable unit by unit, with lifecycle hooks.
 
-:func:`run_pipeline` opens the run directory, calls ``before_run``, and runs each
-requested stage that is not finished yet. A stage is a function of a
+:func:`run_pipeline` opens the run directory, discards the stages whose hash
+changed since they ran (:func:`conceptlab.spec.stage_hashes`), calls
+``before_run``, and runs each requested stage that is not finished yet. A stage is a function of a
 :class:`~conceptlab.run.context.StageContext`; it splits its work into units with
 :meth:`~conceptlab.run.context.StageContext.units`, which skips units whose
 artifact exists, runs the rest on the executor, and writes each result
@@ -28,7 +29,7 @@ from conceptlab.run.components import PLAYER_PREFIX, Components
 from conceptlab.run.context import RunContext, StageContext, StageSummary
 from conceptlab.run.worker import components_for, use_components
 from conceptlab.rundir import RunDir
-from conceptlab.spec import RunSpec, resolve_spec
+from conceptlab.spec import STAGE_NEEDS, STAGES, RunSpec, resolve_spec
 from conceptlab.stages import StageFunction, stage_function
 from conceptlab.threads import current_thread_policy
 
@@ -43,28 +44,46 @@ __all__ = [
     "run_pipeline",
 ]
 
-STAGE_NEEDS: Mapping[str, tuple[str, ...]] = {
-    "train": (),
-    "collect": ("train",),
-    "mine": ("collect",),
-    "teach": ("train", "collect", "mine"),
-    "novelty": ("collect", "mine", "teach"),
-    "amplify": ("collect", "mine", "teach", "novelty"),
-    "export": ("collect", "mine", "teach", "novelty", "amplify"),
-    "probe": ("train", "collect"),
-}
-"""Stage -> the stages whose artifacts it reads."""
 
-
-def _check_needs(run_dir: RunDir, manifest: Mapping[str, Any] | None, stages: Sequence[str]) -> None:
+def _check_needs(
+    run_dir: RunDir, manifest: Mapping[str, Any] | None, stages: Sequence[str], stale: Sequence[str]
+) -> None:
     done = manifest["stages"] if manifest else {}
     for stage in stages:
         for need in STAGE_NEEDS[stage]:
-            if need not in stages and done.get(need, {}).get("status") != "finished":
+            if need in stages:
+                continue
+            if need in stale:
+                raise SpecError(
+                    f"stage {stage!r} needs stage {need!r}, whose settings changed since it ran in "
+                    f"{str(run_dir.path)!r}; add it to --stages to run it again"
+                )
+            if done.get(need, {}).get("status") != "finished":
                 raise SpecError(
                     f"stage {stage!r} needs stage {need!r}, which has not finished in "
                     f"{str(run_dir.path)!r}; run it first or add it to --stages"
                 )
+
+
+def _damaged_inputs(
+    run_dir: RunDir, done: Mapping[str, Any], pending: Sequence[str], stale: Sequence[str]
+) -> dict[str, list[str]]:
+    """Finished stages that a stage to run reads, whose files no longer match their checksums.
+
+    Stage -> its damaged files. Such a stage runs again first, recomputing the damaged
+    files; its own inputs are checked in turn (stages read only stages before them).
+    """
+    to_run, damaged = set(pending), {}
+    for stage in reversed(STAGES):
+        record = done.get(stage, {})
+        if stage in to_run or stage in stale or record.get("status") != "finished":
+            continue
+        if any(stage in STAGE_NEEDS[s] for s in to_run):
+            files = run_dir.damaged(stage, record)
+            if files:
+                damaged[stage] = files
+                to_run.add(stage)
+    return dict(sorted(damaged.items(), key=lambda item: STAGES.index(item[0])))
 
 
 def run_pipeline(
@@ -81,8 +100,15 @@ def run_pipeline(
 
     Everything is checked before the run directory is written: the stage names,
     the components and their params, the files the spec names
-    (:mod:`conceptlab.checks`), that ``out`` holds this spec's run or nothing, and
+    (:mod:`conceptlab.checks`), that ``out`` holds a run of this spec's name or nothing, and
     that every stage asked for finds the stages it reads.
+
+    Resuming with a spec whose settings changed keeps every stage whose hash is
+    unchanged and discards the others (folder and record), which then run again
+    when asked for; the manifest's ``runtime.discarded`` lists them. A finished
+    stage that a stage to run reads is checked against the checksums recorded when
+    it finished: its files that are missing, truncated or edited are removed and
+    the stage runs again first, recomputing them (``runtime.recomputed``).
 
     Args:
         spec: A structurally valid spec; its components are resolved here.
@@ -103,24 +129,33 @@ def run_pipeline(
             "pass --resume to continue it, or choose another --out"
         )
     existing = run_dir.check()
-    _check_needs(run_dir, existing, wanted)
+    stale = run_dir.stale_stages(existing)
+    _check_needs(run_dir, existing, wanted, stale)
     done = existing["stages"] if existing else {}
-    pending = [s for s in wanted if done.get(s, {}).get("status") != "finished"]
+    pending = [s for s in wanted if s in stale or done.get(s, {}).get("status") != "finished"]
+    damaged = _damaged_inputs(run_dir, done, pending, stale)
+    to_run = [s for s in STAGES if s in pending or s in damaged]
     components = Components(resolved, registry)
-    check_inputs(spec, components.domain, source, pending)
+    check_inputs(spec, components.domain, source, to_run)
     run_dir.open()
+    run_dir.discard(stale)
+    for stage, files in damaged.items():
+        run_dir.repair(stage, files)
 
     use_components(components)
     precision = components.precision
     if spec.precision == "auto":  # workers reuse this process's choice rather than measure again
         os.environ[AUTO_PRECISION_ENV] = precision.used
-    run_dir.record_runtime(threads=current_thread_policy().as_dict(), precision=precision.as_dict())
+    run_dir.record_runtime(
+        threads=current_thread_policy().as_dict(), precision=precision.as_dict(), discarded=stale,
+        recomputed=sorted(name for files in damaged.values() for name in files),
+    )
     with make_executor(spec.executor) as executor:
         run = RunContext(spec, run_dir, registry, components, executor, progress)
         registry.hook.before_run(run=run)
         status = "failed"
         try:
-            for stage in wanted:
+            for stage in to_run:
                 if run_dir.stage_status(stage) == "finished":
                     continue
                 _run_stage(run, stage, stage_function(stage))
@@ -134,7 +169,7 @@ def _run_stage(run: RunContext, stage: str, fn: StageFunction) -> None:
     registry, run_dir = run.registry, run.run_dir
     registry.hook.before_stage(run=run, stage=stage)
     started = time.time()
-    run_dir.update_stage(stage, status="running", error=None)
+    run_dir.update_stage(stage, status="running", error=None, hash=run_dir.stage_hashes[stage])
     ctx = StageContext(run, stage)
     try:
         figures = fn(ctx)
@@ -147,6 +182,7 @@ def _run_stage(run: RunContext, stage: str, fn: StageFunction) -> None:
     run_dir.update_stage(
         stage, status="finished", seconds=seconds, units=ctx.units_total, figures=figures,
         precision=run.components.precision.used, threads=current_thread_policy().threads,
+        checksums=run_dir.checksums(stage),
     )
     summary = StageSummary(stage, seconds, ctx.units_total, figures)
     registry.hook.after_stage(run=run, stage=stage, summary=summary)

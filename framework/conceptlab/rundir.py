@@ -1,24 +1,31 @@
-"""The run directory: one per spec, with a manifest, and units of work written atomically.
+"""The run directory: one per spec name, with a manifest, and units of work written atomically.
 
 Layout::
 
     RUN_DIR/
-      manifest.json          spec hash, the spec, seed, package versions, stage status and timings
-      spec.json              the validated spec, as run
+      manifest.json          format version, spec hash, seed, package versions, and per stage:
+                             its hash, status, timings and figures
+      spec.json              the validated spec, as last run
       <stage>/               one folder per stage
-        manifest.json        the stage's status, units done, timings and figures
         ...                  the stage's artifacts, each written atomically
 
 A unit of work is done exactly when its artifact exists: writers go to a
 temporary name and are renamed into place, so a run killed at any instant
 leaves only whole artifacts behind and resumes from the next missing one.
+
+Each stage's record in the manifest carries the stage's hash
+(:func:`conceptlab.spec.stage_hashes`): what its results depend on. A resumed
+run whose spec changed keeps the stages whose hash is unchanged and discards the
+others (:meth:`RunDir.discard`), so that they, and only they, run again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -29,12 +36,23 @@ from typing import Any
 
 import numpy as np
 
+from conceptlab.activations import STORE_DIR
 from conceptlab.errors import RunDirError
-from conceptlab.spec import STAGES, RunSpec, spec_hash
+from conceptlab.spec import STAGES, RunSpec, spec_hash, stage_hashes
 
-__all__ = ["RunDir", "atomic_write_bytes", "atomic_write_json", "package_versions", "read_json"]
+__all__ = [
+    "FORMAT_VERSION", "RunDir", "atomic_write_bytes", "atomic_write_json", "check_format", "package_versions",
+    "read_json",
+]
 
 MANIFEST = "manifest.json"
+
+FORMAT_VERSION = 2
+"""The run directory format this conceptlab writes and reads: 2 has a hash per stage
+(format 1, with one hash for the whole spec, had no ``format_version`` field)."""
+
+_DISCARDED = ".discarded-"
+"""Prefix of a discarded stage folder while it is being removed."""
 
 
 @contextmanager
@@ -69,6 +87,14 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -96,14 +122,18 @@ def package_versions() -> dict[str, str]:
 class RunDir:
     """A run directory bound to one spec.
 
-    Opening a directory that holds another spec's run is refused (the hashes
-    differ), so results of two specs never mix.
+    The directory holds the runs of one spec name: opening it with a spec of
+    another name is refused, so results of two experiments never mix. A spec of
+    the same name whose settings changed may continue the run: the stages whose
+    hash changed are discarded and run again (see :meth:`stale_stages`).
     """
 
     def __init__(self, path: str | Path, spec: RunSpec) -> None:
         self.path = Path(path)
         self.spec = spec
         self.spec_hash = spec_hash(spec)
+        self.stage_hashes = stage_hashes(spec)
+        """Stage -> its hash under this spec."""
 
     # -- the run's manifest ---------------------------------------------------------------------
     @property
@@ -111,25 +141,25 @@ class RunDir:
         return self.path / MANIFEST
 
     def check(self) -> dict[str, Any] | None:
-        """Check, writing nothing, that the directory holds this spec's run or nothing.
+        """Check, writing nothing, that the directory holds a run of this spec's name or nothing.
 
         Returns:
             The existing run's manifest, or ``None`` when there is no run yet.
 
         Raises:
-            RunDirError: The directory holds another spec's run, an unreadable
-                manifest, or files that are not a conceptlab run.
+            RunDirError: The directory holds a run of another spec name or of another
+                format, an unreadable manifest, or files that are not a conceptlab run.
         """
         if self.manifest_path.exists():
             try:
                 manifest = read_json(self.manifest_path)
             except (json.JSONDecodeError, OSError) as exc:
                 raise RunDirError(f"{self.manifest_path}: unreadable manifest ({exc})") from None
-            if manifest.get("spec_hash") != self.spec_hash:
+            check_format(self.path, manifest)
+            if manifest.get("name") != self.spec.name:
                 raise RunDirError(
-                    f"run directory {str(self.path)!r} holds a run of another spec "
-                    f"(spec hash {manifest.get('spec_hash', '?')[:12]} != {self.spec_hash[:12]}); "
-                    "choose another --out or remove it"
+                    f"run directory {str(self.path)!r} holds a run of spec {manifest.get('name')!r}, "
+                    f"not {self.spec.name!r}; choose another --out or remove it"
                 )
             return manifest
         if self.path.exists() and any(self.path.iterdir()):
@@ -139,13 +169,35 @@ class RunDir:
             )
         return None
 
+    def stale_stages(self, manifest: dict[str, Any] | None) -> list[str]:
+        """The stages ``manifest`` records (finished or not) whose hash is not this spec's, in order.
+
+        With hashes chained through the stages each reads, these are the stages whose
+        settings changed and every stage downstream of them.
+        """
+        if manifest is None:
+            return []
+        recorded = manifest["stages"]
+        return [s for s in STAGES if s in recorded and recorded[s].get("hash") != self.stage_hashes[s]]
+
     def open(self) -> dict[str, Any]:
-        """Create the directory and manifest, or check an existing one belongs to this spec."""
+        """Create the directory and manifest, or adopt an existing run of this spec's name.
+
+        Adopting a run whose spec changed rewrites ``spec.json`` and the manifest's
+        spec hash and seed; it discards no stage (see :meth:`discard`).
+        """
         existing = self.check()
         if existing is not None:
+            for leftover in self.path.glob(f"{_DISCARDED}*"):  # a removal that was interrupted
+                shutil.rmtree(leftover, ignore_errors=True)
+            if existing.get("spec_hash") != self.spec_hash:
+                atomic_write_json(self.path / "spec.json", self.spec.model_dump(mode="json"))
+                existing.update(spec_hash=self.spec_hash, seed=self.spec.seed)
+                atomic_write_json(self.manifest_path, existing)
             return existing
         manifest = {
-            "format": "conceptlab-run/1",
+            "format": "conceptlab-run",
+            "format_version": FORMAT_VERSION,
             "name": self.spec.name,
             "spec_hash": self.spec_hash,
             "seed": self.spec.seed,
@@ -157,6 +209,65 @@ class RunDir:
         atomic_write_json(self.path / "spec.json", self.spec.model_dump(mode="json"))
         atomic_write_json(self.manifest_path, manifest)
         return manifest
+
+    def discard(self, stages: list[str]) -> None:
+        """Remove the folders and manifest records of ``stages``, which then count as never run.
+
+        Each folder is first renamed out of the way, then its record dropped, then the
+        folder removed: a run killed in between never finds a record without its
+        folder's artifacts being gone, nor old units under a stage that is to run again.
+        """
+        for stage in stages:
+            folder = self.path / stage
+            if folder.exists():
+                trash = self.path / f"{_DISCARDED}{stage}-{os.getpid()}"
+                os.replace(folder, trash)
+            else:
+                trash = None
+            manifest = self.manifest()
+            manifest["stages"].pop(stage, None)
+            atomic_write_json(self.manifest_path, manifest)
+            if trash is not None:
+                shutil.rmtree(trash)
+
+    def checksums(self, stage: str) -> dict[str, str]:
+        """SHA-256 of every file in ``stage``'s folder: path relative to the run directory -> hex digest.
+
+        The driver records these in the manifest when the stage finishes; a resumed
+        run checks them (:meth:`damaged`) before a stage reads what this one wrote.
+        """
+        folder = self.path / stage
+        out = {}
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            relative = file.relative_to(self.path)
+            if file.is_file() and not any(part.startswith(".") for part in relative.parts):
+                out[str(relative)] = _sha256(file)
+        return out
+
+    def damaged(self, stage: str, record: dict[str, Any]) -> list[str]:
+        """Files of a finished ``stage`` that are missing or no longer match the checksums its
+        manifest ``record`` holds (truncated or edited since), relative to the run directory."""
+        recorded: dict[str, str] = record.get("checksums") or {}
+        return [
+            name for name, digest in sorted(recorded.items())
+            if not (self.path / name).is_file() or _sha256(self.path / name) != digest
+        ]
+
+    def repair(self, stage: str, files: list[str]) -> None:
+        """Remove damaged ``files`` of ``stage`` and mark the stage pending, so that running it
+        again recomputes them (and only them, where they are units).
+
+        A damaged file of an activation store removes the whole store, which the stage
+        rebuilds from its units.
+        """
+        for name in files:
+            path = self.path / name
+            parts = path.relative_to(self.path).parts
+            if STORE_DIR in parts[:-1]:
+                shutil.rmtree(self.path.joinpath(*parts[: parts.index(STORE_DIR) + 1]), ignore_errors=True)
+            elif path.is_file():
+                path.unlink()
+        self.update_stage(stage, status="pending")
 
     def manifest(self) -> dict[str, Any]:
         """The run's manifest as it is on disk."""
@@ -198,7 +309,30 @@ class RunDir:
         out = {}
         for file in sorted(self.path.rglob("*")):
             skip = file.name in (MANIFEST, "report.html") or file.name.startswith(".")
+            skip = skip or file.relative_to(self.path).parts[0].startswith(".")
             if file.is_file() and not skip:
                 out[str(file.relative_to(self.path))] = file.read_bytes()
         return out
 
+
+
+def check_format(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a run directory whose manifest is of a format this conceptlab does not read.
+
+    Raises:
+        RunDirError: The format is older or newer than :data:`FORMAT_VERSION`; the
+            message says what to do.
+    """
+    version = manifest.get("format_version", 1)
+    if version == FORMAT_VERSION:
+        return
+    if isinstance(version, int) and version < FORMAT_VERSION:
+        raise RunDirError(
+            f"run directory {str(path)!r} is in run format {version} (one hash for the whole spec), "
+            f"this conceptlab reads format {FORMAT_VERSION} (a hash per stage): run the spec into "
+            "another --out, or remove the directory"
+        )
+    raise RunDirError(
+        f"run directory {str(path)!r} is in run format {version!r}, newer than this conceptlab's "
+        f"{FORMAT_VERSION}: upgrade conceptlab, or choose another --out"
+    )

@@ -30,6 +30,8 @@ __all__ = [
     "EXECUTORS",
     "SHIPPED",
     "STAGES",
+    "STAGE_NEEDS",
+    "STAGE_COMPONENTS",
     "ComponentRef",
     "ResolvedSpec",
     "RunSpec",
@@ -37,12 +39,38 @@ __all__ = [
     "load_spec",
     "resolve_spec",
     "spec_hash",
+    "stage_hashes",
 ]
 
 STAGES: tuple[str, ...] = (
     "train", "collect", "mine", "teach", "novelty", "amplify", "export", "probe",
 )
 """The pipeline's stages, in the order they run (``probe`` reads only train and collect)."""
+
+STAGE_NEEDS: Mapping[str, tuple[str, ...]] = {
+    "train": (),
+    "collect": ("train",),
+    "mine": ("collect",),
+    "teach": ("train", "collect", "mine"),
+    "novelty": ("collect", "mine", "teach"),
+    "amplify": ("collect", "mine", "teach", "novelty"),
+    "export": ("collect", "mine", "teach", "novelty", "amplify"),
+    "probe": ("train", "collect"),
+}
+"""Stage -> the stages whose artifacts it reads."""
+
+STAGE_COMPONENTS: Mapping[str, tuple[str, ...]] = {
+    "train": ("domain", "agent", "search", "precision"),
+    "collect": ("domain", "agent", "search", "precision"),
+    "mine": ("domain", "agent", "miner"),
+    "teach": ("domain", "agent", "teachability", "precision"),
+    "novelty": ("domain", "agent", "novelty"),
+    "amplify": ("domain", "agent", "precision"),
+    "export": ("domain", "agent", "search", "precision"),
+    "probe": ("domain", "agent", "miner", "precision"),
+}
+"""Stage -> the top-level spec fields its results depend on, beside its own ``stages.<name>``
+table, the seed, the players its settings name and the stages it reads (:func:`stage_hashes`)."""
 
 EXECUTORS: tuple[str, ...] = ("local", "serial", "ray")
 """Executor names a spec may choose."""
@@ -267,6 +295,15 @@ class ExportStage(_Strict):
     include_failed: bool = Field(
         default=False, description="Also export concepts that failed a filter (for a control arm)."
     )
+    fallback: Literal["none", "strongest"] = Field(
+        default="none",
+        description="When no concept passed both filters: 'none' exports nothing; 'strongest' exports "
+        "the fallback_concepts strongest assessed candidates (most filters passed, then smallest "
+        "teachability p-value, then largest effect) as control puzzles: a study's control arm, not findings.",
+    )
+    fallback_concepts: int = Field(
+        default=4, ge=1, description="'strongest' fallback: how many candidates to export as controls."
+    )
 
 
 class ProbeStage(_Strict):
@@ -410,16 +447,25 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
 
 
 def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> RunSpec:
-    """Read and structurally validate a TOML spec (step one of two)."""
+    """Read and structurally validate a spec (step one of two).
+
+    A spec is a TOML file, or the ``spec.json`` a run directory holds (the spec
+    exactly as its stages ran: a resumed run from it keeps every finished stage).
+    """
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"spec file not found: {str(path)!r}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: TOML syntax error: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path}: JSON syntax error: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path}: not UTF-8 text: {exc}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a spec is a table of fields, not {type(data).__name__}")
     return spec_from_dict(apply_overrides(data, overrides), source=str(path))
 
 
@@ -506,3 +552,42 @@ def spec_hash(spec: RunSpec) -> str:
         del content["precision"]
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _players_named(spec: RunSpec, stage: str) -> dict[str, Any]:
+    """The ``[players]`` a stage's settings name as ``agent:NAME``, as JSON data."""
+    settings = getattr(spec.stages, stage).model_dump(mode="json")
+    named = {
+        value.removeprefix("agent:") for value in settings.values()
+        if isinstance(value, str) and value.startswith("agent:")
+    }
+    if stage == "collect" and spec.stages.collect.reference_source:
+        named.discard(spec.stages.collect.reference_player.removeprefix("agent:"))
+    return {name: spec.players[name].model_dump(mode="json") for name in sorted(named) if name in spec.players}
+
+
+def stage_hashes(spec: RunSpec) -> dict[str, str]:
+    """Each stage's identity: SHA-256 of what its results depend on, stage by stage.
+
+    A stage's hash covers its own ``stages.<name>`` table, the seed, the spec
+    fields of :data:`STAGE_COMPONENTS` (components with their params, and the
+    numeric precision), the players its settings name, and the hashes of the
+    stages it reads (:data:`STAGE_NEEDS`). So a changed setting changes the hash
+    of its stage and of every stage downstream of it, and of no other: a resumed
+    run keeps the finished stages whose hash is unchanged. The executor, the run's
+    name and its description are in no hash: they never change what a stage computes.
+    """
+    hashes: dict[str, str] = {}
+    data = spec.model_dump(mode="json")
+    for stage in STAGES:  # pipeline order: every stage a stage reads comes before it
+        content = {
+            "stage": stage,
+            "settings": data["stages"][stage],
+            "seed": spec.seed,
+            "components": {field: data[field] for field in STAGE_COMPONENTS[stage]},
+            "players": _players_named(spec, stage),
+            "needs": {need: hashes[need] for need in STAGE_NEEDS[stage]},
+        }
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        hashes[stage] = hashlib.sha256(canonical.encode()).hexdigest()
+    return hashes

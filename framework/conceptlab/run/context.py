@@ -11,6 +11,8 @@ bytes as an uninterrupted one.
 from __future__ import annotations
 
 import os
+import sys
+import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from conceptlab.executors import Executor, SerialExecutor
 from conceptlab.registry import Registry
 from conceptlab.run.components import Components
 from conceptlab.rundir import RunDir, atomic_write_json, read_json
-from conceptlab.spec import STAGES, RunSpec
+from conceptlab.spec import RunSpec
 
 __all__ = ["RunContext", "StageContext", "StageSummary"]
 
@@ -87,8 +89,9 @@ class StageContext:
         return self.run.components
 
     def rng(self, *key: Any) -> np.random.Generator:
-        """A generator determined by the spec's seed, this stage and ``key`` alone."""
-        entropy = [self.spec.seed, STAGES.index(self.stage), *(_key_int(k) for k in key)]
+        """A generator determined by the spec's seed, this stage's name and ``key`` alone
+        (keyed by name, not position, so that adding a stage changes no other stage's stream)."""
+        entropy = [self.spec.seed, _key_int(self.stage), *(_key_int(k) for k in key)]
         return np.random.default_rng(np.random.SeedSequence(entropy))
 
     def seed(self, *key: Any) -> int:
@@ -127,7 +130,7 @@ class StageContext:
         folder = self.dir / group
         suffix = ".json" if kind == "json" else ".npz"
         paths = [folder / f"{i:05d}{suffix}" for i in range(len(payloads))]
-        todo = [i for i, path in enumerate(paths) if not path.exists()]
+        todo = [i for i, path in enumerate(paths) if not path.exists() or not self._readable(path, kind)]
         self.units_total += len(payloads)
         with self.progress(len(payloads), desc or group) as bar:
             bar.update(len(payloads) - len(todo))
@@ -140,6 +143,19 @@ class StageContext:
                     save_npz(path, **result)
                 bar.update(1)
         return [self._read(path, kind) for path in paths]
+
+    @classmethod
+    def _readable(cls, path: Path, kind: str) -> bool:
+        """Whether a stored unit reads back; one that does not (truncated or edited since it was
+        written whole) is removed, said on stderr, and recomputed."""
+        try:
+            cls._read(path, kind)
+            return True
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            print(f"conceptlab: {path} does not read back ({type(exc).__name__}); recomputing it",
+                  file=sys.stderr)
+            path.unlink()
+            return False
 
     @staticmethod
     def _read(path: Path, kind: str) -> Any:

@@ -17,8 +17,8 @@ import numpy as np
 from conceptlab.activations import STORE_DIR, ActivationStore, build_store
 from conceptlab.errors import ComponentError
 from conceptlab.run.context import StageContext
+from conceptlab.run.store import read_checkpoints
 from conceptlab.run.worker import components_for
-from conceptlab.rundir import read_json
 from conceptlab.stats import wilson_interval
 from conceptlab.values import CheckpointInfo
 
@@ -40,15 +40,7 @@ ACTIVATION_CHUNK = 64
 
 def checkpoint_series(ctx: StageContext) -> list[CheckpointInfo]:
     """The train stage's checkpoint series, oldest first (the last is the final agent)."""
-    path = ctx.run.path / "train" / "checkpoints.json"
-    if not path.exists():
-        raise ComponentError(f"{path} is missing: the train stage has not finished")
-    series = []
-    for record in read_json(path):
-        # checkpoints trained by this run are stored relative to the run directory
-        record["path"] = str(ctx.run.path / record["path"])
-        series.append(CheckpointInfo(**record))
-    return series
+    return read_checkpoints(ctx.run.path)
 
 
 def default_layers(layer_names: Sequence[str]) -> list[str]:

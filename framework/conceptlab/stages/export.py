@@ -1,7 +1,9 @@
 """The export stage: concept cards and puzzle sets for the study (method.md section 6).
 
 For each concept that passed both filters (and, with ``include_failed``, every
-assessed concept, marked as a control), a card with the vector, its provenance,
+assessed concept, marked as a control; with ``fallback = "strongest"`` and no
+concept passing both, the strongest assessed candidates, marked as controls:
+:func:`strongest_candidates`), a card with the vector, its provenance,
 every filter number, its prototypes and the agent's chosen and rejected lines;
 and puzzle sets for phase 1 and phase 3 with the solutions shown in phase 2: the
 final agent's searched move and line. Each pool position is a puzzle of one concept
@@ -35,7 +37,7 @@ from conceptlab.stages.common import checkpoint_series, load_activations
 from conceptlab.stages.mine import concept_from_record, load_candidates
 from conceptlab.values import Puzzle
 
-__all__ = ["Allocation", "allocate_positions", "puzzle_text_files", "run_export"]
+__all__ = ["Allocation", "allocate_positions", "puzzle_text_files", "run_export", "strongest_candidates"]
 
 PUZZLE_FILES: tuple[tuple[str, str, bool], ...] = (
     ("phase1", "phase1", False),
@@ -102,6 +104,28 @@ def allocate_positions(
         first = min(per_phase, (len(chosen) + 1) // 2)
         puzzles[cid] = (tuple(chosen[:first]), tuple(chosen[first:]))
     return Allocation(puzzles, skipped)
+
+
+def strongest_candidates(
+    teach: Mapping[str, Mapping[str, Any]], novelty: Mapping[str, Mapping[str, Any]], count: int
+) -> list[str]:
+    """The ``count`` strongest candidates the teach stage assessed, strongest first.
+
+    Ranked by the number of filters passed, then the teachability p-value (smallest
+    first; missing or NaN last), then the teachability effect (largest first), then
+    mining order. ``teach`` and ``novelty`` map concept ids to their verdicts' JSON.
+    """
+    def number(verdict: Mapping[str, Any] | None, key: str, missing: float) -> float:
+        value = float((verdict or {}).get("scores", {}).get(key, missing))
+        return value if np.isfinite(value) else missing
+
+    def key(item: tuple[int, str]) -> tuple[float, ...]:
+        order, cid = item
+        passed = int(bool(teach[cid]["passed"])) + int(bool((novelty.get(cid) or {}).get("passed", False)))
+        return (-passed, number(teach[cid], "p_value", np.inf), -number(teach[cid], "effect", -np.inf), order)
+
+    ranked = sorted(enumerate(teach), key=key)
+    return [cid for _, cid in ranked[:count]]
 
 
 def _solve_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,9 +197,12 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
     teach = {v["concept_id"]: v for v in ctx.read_stage_json("teach", "summary.json")}
     novelty = {v["concept_id"]: v for v in ctx.read_stage_json("novelty", "summary.json")}
     curves = {c["concept_id"]: c for c in ctx.read_stage_json("amplify", "summary.json")}
+    fallback = set(strongest_candidates(teach, novelty, cfg.fallback_concepts)) if (
+        cfg.fallback == "strongest" and not survivors
+    ) else set()
     chosen = [
         r for r in load_candidates(ctx)
-        if r["id"] in survivors or (cfg.include_failed and r["id"] in teach)
+        if r["id"] in survivors or (cfg.include_failed and r["id"] in teach) or r["id"] in fallback
     ]
     pool = ctx.read_stage_json("collect", "pool.json")
     rollouts = ctx.read_stage_json("collect", "rollouts.json")
@@ -234,6 +261,7 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
         "domain_params": domain.params.model_dump(mode="json"),
         "positions_skipped_as_used": allocation.skipped,
         "concepts_without_positions": unplaced,
+        "fallback": "strongest" if fallback else None,
         "concepts": index,
     })
     return {
@@ -243,4 +271,5 @@ def run_export(ctx: StageContext) -> dict[str, Any]:
         "puzzle_files": sum(len(i["files"]) for i in index),
         "positions_skipped_as_used": allocation.skipped,
         "concepts_without_positions": len(unplaced),
+        "fallback_controls": sum(1 for i in index if i["id"] in fallback),
     }

@@ -19,10 +19,10 @@ import numpy as np
 
 from conceptlab.concepts.problems import concept_metrics, dynamic_problem
 from conceptlab.run.context import StageContext
+from conceptlab.run.store import concept_from_record
 from conceptlab.run.worker import components_for
 from conceptlab.rundir import read_json
 from conceptlab.stages.common import load_activations, record_layers
-from conceptlab.values import Concept
 
 __all__ = ["concept_from_record", "load_candidates", "run_mine"]
 
@@ -109,20 +109,6 @@ def run_mine(ctx: StageContext) -> dict[str, Any]:
     for r in index:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     return {"candidates": len(index), "mined": found, "failed": len(index) - found, "statuses": statuses}
-
-
-def concept_from_record(record: Mapping[str, Any], run_name: str) -> Concept:
-    """The :class:`Concept` of a mined candidate record."""
-    return Concept(
-        id=record["id"],
-        layer=record["layer"],
-        vector=np.asarray(record["vector"], dtype=np.float64),
-        provenance={
-            "run": run_name, "position": record["state"], "sign": record["sign"],
-            "steps": record["steps"], "miner": record["miner"], "status": record["status"],
-        },
-        metrics=dict(record["metrics"]),
-    )
 
 
 def load_candidates(ctx: StageContext) -> list[dict[str, Any]]:

@@ -1,0 +1,105 @@
+"""``conceptlab.open_run``: a run directory read as frozen values, and concepts scored on new states."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import conceptlab
+from conceptlab.errors import RunDirError
+from conceptlab.pipeline import run_pipeline
+from conceptlab.spec import load_spec
+from conceptlab.values import CheckpointInfo, Concept, Verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "specs" / "tictactoe-tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the finished tiny run at ``runs/tictactoe-tiny``, as docs/python_api.md assumes."""
+    folder = tmp_path_factory.mktemp("work")
+    run_pipeline(load_spec(TINY), folder / "runs" / "tictactoe-tiny", progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(workdir):
+    return conceptlab.open_run(workdir / "runs" / "tictactoe-tiny")
+
+
+def test_open_run_gives_frozen_values_that_match_the_artifacts(run, workdir):
+    path = workdir / "runs" / "tictactoe-tiny"
+    series = run.checkpoints()
+    assert all(isinstance(c, CheckpointInfo) for c in series) and [c.step for c in series] == [0, 1, 2]
+    assert Path(series[-1].path).is_file()
+    concepts = run.concepts()
+    records = [json.loads(p.read_text()) for p in sorted((path / "mine" / "candidates").glob("*.json"))]
+    assert [c.id for c in concepts] == [r["id"] for r in records if r["vector"] is not None]
+    assert all(isinstance(c, Concept) and c.vector.dtype == np.float64 for c in concepts)
+    assert np.array_equal(run.concept(concepts[0].id).vector, np.asarray(records[0]["vector"]))
+    teach = run.verdicts("teach")
+    summary = json.loads((path / "teach" / "summary.json").read_text())
+    assert [v.concept_id for v in teach] == [v["concept_id"] for v in summary]
+    assert all(isinstance(v, Verdict) for v in teach)
+    assert [v.passed for v in teach] == [v["passed"] for v in summary]
+    novel = {v["concept_id"] for v in json.loads((path / "novelty" / "summary.json").read_text()) if v["passed"]}
+    both = {v["concept_id"] for v in summary if v["passed"]} & novel
+    assert [c.id for c in run.survivors()] == [c.id for c in concepts if c.id in both]
+    assert run.verdict("teach", "no-such-concept") is None
+
+
+def test_activations_line_up_with_positions(run):
+    layer = run.layers()[0]
+    for group in ("pool", "reference", "rollouts"):
+        acts = run.activations(group, layer)
+        assert acts.dtype == np.float32 and acts.shape[0] == len(run.positions(group)) > 0, group
+
+
+def test_score_is_the_presence_the_stages_compute(run):
+    concept = run.concepts()[-1]
+    pool = run.positions("pool")
+    stored = concept.presence(run.activations("pool", concept.layer))
+    np.testing.assert_allclose(run.score(concept.id, pool), stored, rtol=1e-4, atol=1e-4)
+    states = [run.domain.from_text(text) for text in pool[:3]]  # domain states as well as text forms
+    np.testing.assert_allclose(run.score(concept, states), stored[:3], rtol=1e-4, atol=1e-4)
+    assert run.score(concept, []).shape == (0,)
+
+
+def test_reading_what_is_not_there_names_it(run, tmp_path):
+    with pytest.raises(RunDirError, match="no candidate 'c9999'"):
+        run.concept("c9999")
+    with pytest.raises(RunDirError, match="unknown position group 'games'"):
+        run.positions("games")
+    with pytest.raises(RunDirError, match="layer 'nope' was not recorded"):
+        run.activations("pool", "nope")
+    with pytest.raises(RunDirError, match="stage 'mine' has no verdicts"):
+        run.verdicts("mine")  # type: ignore[arg-type]
+    with pytest.raises(RunDirError, match="is not a run directory"):
+        conceptlab.open_run(tmp_path)
+
+
+def test_a_stage_that_has_not_finished_is_named(tmp_path):
+    out = tmp_path / "partial"
+    run_pipeline(load_spec(TINY), out, stages=["train"], progress=False)
+    partial = conceptlab.open_run(out)
+    assert len(partial.checkpoints()) == 3
+    with pytest.raises(RunDirError, match=r"the mine stage has not finished in .*partial\' \(status: pending\)"):
+        partial.concepts()
+
+
+def test_the_python_api_example_runs(workdir):
+    text = (ROOT / "docs" / "python_api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 1
+    result = subprocess.run([sys.executable, "-c", blocks[0]], cwd=workdir, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "concepts passed both filters" in result.stdout
+    assert "tictactoe-tiny" in result.stdout
