@@ -438,7 +438,7 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
               "validation_fraction": cfg.validation_fraction, "groups": groups,
               "strength": cfg.probe_strength, "max_iter": cfg.probe_max_iter, "tol": cfg.probe_tol}
     features = [[AGENT, str(folders[final]), layers]] + [
-        [name, str(folder), names] for name, (folder, names) in baselines.items()]
+        [name, str(folder), their_layers] for name, (folder, their_layers) in baselines.items()]
     validation = ctx.units("validation", _validation_unit, [
         {**common, "spec": ctx.run.spec_data, "concept": name, "family": known[name][0],
          "present": present[name].astype(int).tolist(), "features": features,
@@ -469,11 +469,11 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
 
     feature_sets: list[tuple[str, str, list[str]]] = [
         (Path(series[i].path).stem, str(folders[i]), layers) for i in indices
-    ] + [(name, str(folder), names) for name, (folder, names) in baselines.items()]
+    ] + [(name, str(folder), their_layers) for name, (folder, their_layers) in baselines.items()]
     payloads = [
-        {**common, "labels": labels[name], "task": tasks[name], "folder": folder, "layers": names,
+        {**common, "labels": labels[name], "task": tasks[name], "folder": folder, "layers": their_layers,
          "seed": ctx.seed("probing", name)}
-        for name in usable for _, folder, names in feature_sets
+        for name in usable for _, folder, their_layers in feature_sets
     ]
     probes = ctx.units("probes", _probe_unit, payloads, desc="probes (concept x checkpoint or baseline)")
     per_concept = len(feature_sets)
@@ -486,7 +486,7 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
     best_probe: dict[str, Any] = {}
     for c, name in enumerate(usable):
         units = probes[c * per_concept:(c + 1) * per_concept]
-        for (label, _, names), unit in zip(feature_sets, units, strict=True):
+        for (label, _, _), unit in zip(feature_sets, units, strict=True):
             if unit["reason"]:
                 probe_failures[f"{name} @ {label}"] = unit["reason"]
         score.append([])
@@ -504,11 +504,11 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
         references: dict[str, float | None] = {}
         if choice is not None:
             references[trivial] = last[choice["layer"]].get("baseline_score")
-        for (label, _, names), unit in zip(feature_sets[len(indices):], units[len(indices):], strict=True):
+        for (label, _, their_layers), unit in zip(feature_sets[len(indices):], units[len(indices):], strict=True):
             cells = unit["layers"]
-            base_scores[label]["score"].append([cells.get(layer, {}).get("test_score") for layer in names])
+            base_scores[label]["score"].append([cells.get(layer, {}).get("test_score") for layer in their_layers])
             base_scores[label]["validation"].append(
-                [cells.get(layer, {}).get("validation_score") for layer in names])
+                [cells.get(layer, {}).get("validation_score") for layer in their_layers])
             pick = best_by_validation({
                 layer: (cells[layer].get("validation_score"), cells[layer].get("test_score")) for layer in cells})
             if pick is not None:
@@ -524,7 +524,7 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
         "concepts": usable, "checkpoints": [Path(series[i].path).stem for i in indices],
         "checkpoint_steps": [series[i].step for i in indices], "layers": layers, "score": score,
         "validation": held, "baseline": baseline, "baselines": base_scores,
-        "baseline_layers": {name: names for name, (_, names) in baselines.items()},
+        "baseline_layers": {name: their_layers for name, (_, their_layers) in baselines.items()},
         "baselines_missing": baseline_reasons, "best": best_probe,
         "task": tasks, "families": {name: known[name][0] for name in usable},
         "score_meaning": {"classification": "held-out accuracy", "regression": "held-out R^2"},
