@@ -293,3 +293,8 @@ def test_baselines_can_be_turned_off(upstream: Path, registry: Any, tmp_path: Pa
     for best in known["best"].values():
         assert set(best["baselines"]) == {"random directions"}
     assert manifest["stages"]["probe"]["status"] == "finished"
+
+
+def test_held_out_parts_that_leave_nothing_to_train_on_are_refused() -> None:
+    with pytest.raises(SpecError, match="leaves no positions to train on"):
+        spec_from_dict(_data("stages.probe.test_fraction=0.5", "stages.probe.validation_fraction=0.5"))
