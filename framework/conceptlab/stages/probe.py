@@ -61,6 +61,7 @@ INPUT = "input"
 UNTRAINED = "untrained"
 """The baseline of an untrained net of the agent's architecture."""
 AGENT = "agent"
+"""The features of the agent itself (the final checkpoint's layers) in a validation row."""
 
 RANDOM_DIRECTIONS = 16
 """Random Gaussian directions whose mean score is the miner's baseline."""
