@@ -4,10 +4,11 @@ The probe stage's validation mines one static concept per known concept and
 layer from at most ``max_pairs`` (present, absent) pairs, and the miner's LP
 time grows faster than linearly in the pairs. :func:`bench_probe_pairs` reruns
 exactly that validation on the agent's layers (the stage's own unit function,
-its seeds, labels, game-grouped split and activations; not its baselines), read from a run directory whose probe stage has run)
-at several pair budgets, and reports for each the seconds it took and the
+its seeds, labels, game-grouped split and activations, read from a run
+directory whose probe stage has run; not its baselines) at several pair
+budgets, and reports for each the seconds it took and the
 known-concept figures it reaches: the mean held-out pair accuracy at each
-concept's best layer, per family and overall, and how far each concept's best
+concept's best layer (chosen on the validation games), per family and overall, and how far each concept's best
 accuracy moved from the stage's own (``known_concepts.json``). A move counts as
 outside the figure's interval when it exceeds 1.96 standard errors of the
 stage's accuracy: held-out pair accuracy is an AUC, whose standard error
