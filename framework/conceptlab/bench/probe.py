@@ -4,17 +4,17 @@ The probe stage's validation mines one static concept per known concept and
 layer from at most ``max_pairs`` (present, absent) pairs, and the miner's LP
 time grows faster than linearly in the pairs. :func:`bench_probe_pairs` reruns
 exactly that validation on the agent's layers (the stage's own unit function,
-its seeds, labels, game-grouped split and activations, read from a run
-directory whose probe stage has run; not its baselines) at several pair
-budgets, and reports for each the seconds it took and the
-known-concept figures it reaches: the mean held-out pair accuracy at each
-concept's best layer (chosen on the validation games), per family and overall, and how far each concept's best
+its seeds, labels, game-grouped split and activations, read from a run directory
+whose probe stage has run; not its baselines) at several pair budgets, and
+reports for each the seconds it took and the known-concept figures it reaches:
+the mean held-out pair accuracy at each concept's best layer (chosen on the
+validation games), per family and overall, and how far each concept's best
 accuracy moved from the stage's own (``known_concepts.json``). A move counts as
 outside the figure's interval when it exceeds 1.96 standard errors of the
-stage's accuracy: held-out pair accuracy is an AUC, whose standard error
-follows Hanley and McNeil (1982) from the accuracy and the numbers of held-out
-positions with and without the concept. Where the figures stop moving, more
-pairs buy nothing but time.
+stage's accuracy: held-out pair accuracy is an AUC, whose standard error follows
+Hanley and McNeil (1982) from the accuracy and the numbers of held-out positions
+with and without the concept. Where the figures stop moving, more pairs buy
+nothing but time.
 """
 
 from __future__ import annotations
