@@ -317,8 +317,12 @@ class ProbeStage(_Strict):
     )
     probe_max_iter: int = Field(
         default=100, ge=1,
-        description="Solver iterations per probe at most: Newton steps of a logistic probe (liblinear; each "
-        "at most 1,000 coordinate-descent passes) or coordinate-descent passes of a Lasso probe.",
+        description="Newton steps of a logistic probe at most (liblinear; each at most 1,000 coordinate-descent "
+        "passes over the training positions).",
+    )
+    probe_max_passes: int = Field(
+        default=1000, ge=1,
+        description="Coordinate-descent passes of a Lasso probe (for a quantity) at most.",
     )
     probe_tol: float = Field(default=1e-4, gt=0, description="The probe solver's stopping tolerance.")
 

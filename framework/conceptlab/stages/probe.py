@@ -471,9 +471,11 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
     feature_sets: list[tuple[str, str, list[str]]] = [
         (Path(series[i].path).stem, str(folders[i]), layers) for i in indices
     ] + [(name, str(folder), their_layers) for name, (folder, their_layers) in baselines.items()]
+    caps = {name: cfg.probe_max_iter if tasks[name] == "classification" else cfg.probe_max_passes
+            for name in usable}
     payloads = [
         {**common, "labels": labels[name], "task": tasks[name], "folder": folder, "layers": their_layers,
-         "seed": ctx.seed("probing", name)}
+         "max_iter": caps[name], "seed": ctx.seed("probing", name)}
         for name in usable for _, folder, their_layers in feature_sets
     ]
     probes = ctx.units("probes", _probe_unit, payloads, desc="probes (concept x checkpoint or baseline)")
@@ -519,6 +521,10 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
                                 "chosen_on": choice["chosen_on"], "baselines": references,
                                 **compare_with_baselines(choice["test"], references)}
     fits = [cell for unit in probes for cell in unit["layers"].values()]
+    at_cap = sum(
+        1 for payload, unit in zip(payloads, probes, strict=True)
+        for cell in unit["layers"].values() if cell["iterations"] >= payload["max_iter"]
+    )
     unit_seconds = [float(unit["seconds"]) for unit in probes]
     validation_seconds = [float(unit["seconds"]) for unit in validation]
     ctx.write_json("probing.json", {
@@ -547,7 +553,7 @@ def run_probe(ctx: StageContext) -> dict[str, Any]:
         "probe_gain_over_baseline": _mean(gains["classification"]),
         "probe_gain_over_baseline_r2": _mean(gains["regression"]),
         "probe_concepts_above_baseline": sum(1 for b in best_probe.values() if (b["gain"] or 0.0) > 0),
-        "probe_fits_at_cap": sum(1 for cell in fits if cell["iterations"] >= cfg.probe_max_iter),
+        "probe_fits_at_cap": at_cap,
         "probe_unit_seconds_median": round(float(np.median(unit_seconds)), 2) if unit_seconds else None,
         "probe_unit_seconds_max": round(float(np.max(unit_seconds)), 2) if unit_seconds else None,
         "validation_unit_seconds_max": round(float(np.max(validation_seconds)), 2) if validation_seconds else None,
