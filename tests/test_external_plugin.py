@@ -50,7 +50,7 @@ def test_its_components_honour_the_contracts(site, monkeypatch):
 
 SPEC = '''
 name = "subtraction-tiny"
-seed = 1
+seed = 4
 [executor]
 name = "serial"
 [domain]
@@ -68,8 +68,8 @@ iterations = 1
 games_per_iteration = 4
 [stages.collect]
 games = 4
-positions_examined = 10
-pool_size = 10
+positions_examined = 40
+pool_size = 40
 reference_player = "random"
 reference_size = 10
 [stages.collect.rollout]

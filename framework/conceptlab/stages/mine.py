@@ -82,7 +82,8 @@ def run_mine(ctx: StageContext) -> dict[str, Any]:
     cfg = ctx.spec.stages.mine
     rollouts = ctx.read_stage_json("collect", "rollouts.json")
     layers = record_layers(ctx)
-    acts = {layer: load_activations(ctx.run.path / "collect" / "rollout_acts", layer) for layer in layers}
+    # no disagreement position, no rollout and so no activations: nothing to mine, not an error
+    acts = {layer: load_activations(ctx.run.path / "collect" / "rollout_acts", layer) for layer in layers} if rollouts else {}
     slices = _slices(rollouts)
 
     payloads = []

@@ -11,10 +11,13 @@ from conceptlab.bench.mine import random_play_positions  # noqa: E402
 from conceptlab_chess.agent import SHIPPED_DIR, load_agent  # noqa: E402
 
 VALUE_TOLERANCE = 0.05
-"""Largest |value_bf16 - value_fp32| accepted (measured: 0.024 on 160 positions)."""
+"""Largest |value_bf16 - value_fp32| accepted (measured on these 48 positions: 0.014 with the distilled
+teacher; 0.024 on 160 positions with the previous one)."""
 
-POLICY_TOLERANCE = 0.02
-"""Largest change of any move's probability (measured: 0.004)."""
+POLICY_TOLERANCE = 0.05
+"""Largest change of any move's probability (measured on these 48 positions: 0.034 with the distilled
+teacher, whose policy is sharper; 0.004 with the previous one). Top move the same on 47 of 48; where it
+differed, fp32 rated the two within 0.0055."""
 
 NEAR_TIE = 0.01
 """Where the top moves differ, fp32 must rate bf16's choice within this of its own (a near-tie)."""
