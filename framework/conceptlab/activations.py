@@ -29,7 +29,7 @@ import numpy as np
 
 from conceptlab.errors import ComponentError
 
-__all__ = ["STORE_DIR", "ActivationStore", "LayerInfo", "build_store", "iter_row_chunks"]
+__all__ = ["STORE_DIR", "ActivationStore", "LayerInfo", "build_store", "iter_row_chunks", "read_layer"]
 
 STORE_DIR = "store"
 """Name of a group's store folder, beside its unit files."""
@@ -221,3 +221,18 @@ def _unit_rows(data: Mapping[str, np.ndarray], unit: str | Path, shapes: Mapping
             raise ComponentError(f"activation unit {str(unit)!r}: layers have different row counts")
         count = int(arr.shape[0])
     return int(count or 0)
+
+
+def read_layer(folder: Path, layer: str) -> np.ndarray | None:
+    """One layer of the activations recorded in ``folder``, ``(n, dim)``; ``None`` when nothing is recorded.
+
+    A read-only memory map of the folder's activation store when it has one,
+    else its unit files (``*.npz``) stacked in memory, in file-name order.
+    """
+    if ActivationStore.exists(folder / STORE_DIR):
+        return ActivationStore(folder / STORE_DIR).layer(layer)
+    parts = []
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path) as data:
+            parts.append(data[layer])
+    return np.concatenate(parts, axis=0) if parts else None

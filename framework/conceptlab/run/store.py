@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from conceptlab.activations import STORE_DIR, ActivationStore
+from conceptlab.activations import read_layer
 from conceptlab.errors import RunDirError
 from conceptlab.rundir import MANIFEST, check_format, read_json
 from conceptlab.spec import STAGES, RunSpec, spec_from_dict
@@ -227,13 +227,8 @@ class Run:
         folder = self._need("collect") / ACTIVATION_GROUPS[group]
         if layer not in self.layers():
             raise RunDirError(f"layer {layer!r} was not recorded; recorded: {', '.join(self.layers())}")
-        if ActivationStore.exists(folder / STORE_DIR):
-            return ActivationStore(folder / STORE_DIR).layer(layer)
-        parts = []
-        for path in sorted(folder.glob("*.npz")):
-            with np.load(path) as data:
-                parts.append(data[layer])
-        return np.concatenate(parts, axis=0) if parts else np.zeros((0, 0), dtype=np.float32)
+        acts = read_layer(folder, layer)
+        return np.zeros((0, 0), dtype=np.float32) if acts is None else acts
 
     # -- components -------------------------------------------------------------------------------
     @functools.cached_property

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from conceptlab.activations import STORE_DIR, ActivationStore, build_store
+from conceptlab.activations import STORE_DIR, build_store, read_layer
 from conceptlab.errors import ComponentError
 from conceptlab.run.context import StageContext
 from conceptlab.run.store import read_checkpoints
@@ -100,15 +100,10 @@ def load_activations(folder: Path, layer: str) -> np.ndarray:
     A read-only memory map of the folder's activation store when it has one (see
     :mod:`conceptlab.activations`), else its unit files stacked in memory.
     """
-    if ActivationStore.exists(folder / STORE_DIR):
-        return ActivationStore(folder / STORE_DIR).layer(layer)
-    parts = []
-    for path in sorted(folder.glob("*.npz")):
-        with np.load(path) as data:
-            parts.append(data[layer])
-    if not parts:
+    acts = read_layer(folder, layer)
+    if acts is None:
         raise ComponentError(f"no activations of layer {layer!r} in {folder}")
-    return np.concatenate(parts, axis=0)
+    return acts
 
 
 def verdict_json(verdict: Any) -> dict[str, Any]:
