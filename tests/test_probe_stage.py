@@ -19,7 +19,7 @@ from conceptlab.pipeline import run_pipeline
 from conceptlab.plugins import get_registry
 from conceptlab.rundir import RunDir
 from conceptlab.spec import apply_overrides, spec_from_dict
-from conceptlab.stages.probe import _usable, _validation_unit, pair_accuracy
+from conceptlab.stages.probe import _usable, _validation_unit, best_by_validation, pair_accuracy
 from conceptlab.testing.tictactoe import Board, TicTacToe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,8 +137,10 @@ def test_the_stage_writes_validation_and_probing_artifacts(probed: Path) -> None
         assert 0.0 <= row["test_accuracy"] <= 1.0 and 0.0 <= row["baseline_accuracy"] <= 1.0
         assert isinstance(row["n_train"], int) and isinstance(row["n_test"], int) and row["n_test"] > 0
     for concept, best in known["best"].items():
-        scores = [r["test_accuracy"] for r in known["rows"] if r["concept"] == concept]
-        assert best["test_accuracy"] == max(scores)
+        # the best layer is chosen on the validation games and reported with its test score
+        rows = [r for r in known["rows"] if r["concept"] == concept]
+        expected = best_by_validation({r["layer"]: (r["validation_accuracy"], r["test_accuracy"]) for r in rows})
+        assert best["layer"] == expected["layer"] and best["test_accuracy"] == expected["test"]
     for family, by_layer in known["families"].items():
         for layer, mean in by_layer.items():
             scores = [r["test_accuracy"] for r in known["rows"] if r["family"] == family and r["layer"] == layer]
@@ -232,3 +234,71 @@ def test_auc_standard_error_matches_hanley_mcneil() -> None:
     # A = 0.9 with 50 and 50 cases: Q1 = 0.9 / 1.1, Q2 = 1.62 / 1.9, SE = 0.0321 by their formula
     assert auc_standard_error(0.9, 50, 50) == pytest.approx(0.0321, abs=0.0005)
     assert auc_standard_error(0.9, 200, 200) < auc_standard_error(0.9, 50, 50)
+
+
+def test_every_concept_is_scored_beside_its_baselines(probed: Path) -> None:
+    figures = json.loads((probed / "manifest.json").read_text())["stages"]["probe"]["figures"]
+    assert figures["split_by_game"] is True
+    assert figures["concepts"] == figures["usable"] + figures["skipped_concepts"] == 5
+    for key in ("validation_gain_over_baseline", "probe_gain_over_baseline"):  # accuracy points
+        assert isinstance(figures[key], float) and -1.0 <= figures[key] <= 1.0
+    assert isinstance(figures["probe_gain_over_baseline_r2"], float)  # R^2 has no lower bound
+    # no wall-clock time in the figures or the unit records: resumed and distributed runs must match
+    assert not [key for key in figures if "second" in key]
+    assert not [p.name for p in (probed / "probe").rglob("*.json") if '"seconds"' in p.read_text()]
+    assert 0 <= figures["probe_fits_at_cap"] <= figures["probes"]
+
+    known = json.loads((probed / "probe" / "known_concepts.json").read_text())
+    labelled = json.loads((probed / "probe" / "labels.json").read_text())
+    assert len(set(labelled["games"])) >= 3
+    assert known["baselines"] == ["input", "untrained"] and known["split_by_game"]
+    layers = {row["layer"] for row in known["rows"]}
+    for concept, best in known["best"].items():
+        theirs = [r for r in known["baseline_rows"] if r["concept"] == concept]
+        assert {r["layer"] for r in theirs if r["features"] == "untrained"} == layers
+        assert [r["layer"] for r in theirs if r["features"] == "input"] == ["input"]
+        assert best["chosen_on"] == "validation"
+        mine = {r["layer"]: r for r in known["rows"] if r["concept"] == concept}
+        assert best["validation_accuracy"] == max(r["validation_accuracy"] for r in mine.values())
+        assert set(best["baselines"]) >= {"random directions", "input"}
+        assert best["baseline_score"] == max(best["baselines"].values())
+        assert best["gain"] == pytest.approx(best["test_accuracy"] - best["baseline_score"])
+        # no game on two sides: the rows' parts add up to every labelled position
+        row = mine[best["layer"]]
+        assert row["n_train"] + row["n_validation"] + row["n_test"] == len(labelled["positions"])
+        assert row["n_validation"] > 0
+
+    probing = json.loads((probed / "probe" / "probing.json").read_text())
+    n = len(probing["concepts"])
+    assert np.array(probing["baselines"]["input"]["score"], dtype=float).shape == (n, 1)
+    assert np.array(probing["baselines"]["untrained"]["score"], dtype=float).shape == (n, len(probing["layers"]))
+    gains = [probing["best"][c]["gain"] for c in probing["concepts"] if probing["task"][c] == "classification"]
+    assert figures["probe_gain_over_baseline"] == pytest.approx(np.mean(gains), abs=1e-4)
+    for concept, best in probing["best"].items():
+        assert {"input"} <= set(best["baselines"]) and any(k.startswith("untrained ") for k in best["baselines"])
+
+
+def test_the_untrained_baseline_is_the_train_stages_first_checkpoint(probed: Path) -> None:
+    # the tiny spec trains its own series, whose checkpoint 0 is the freshly initialised net
+    from conceptlab.stages.common import load_activations
+
+    for layer in ("stem", "policy_head"):
+        untrained = load_activations(probed / "probe" / "acts-untrained", layer)
+        first = load_activations(probed / "probe" / "acts-000", layer)
+        final = load_activations(probed / "probe" / "acts-002", layer)
+        np.testing.assert_array_equal(untrained, first)
+        assert not np.array_equal(untrained, final)
+
+
+def test_baselines_can_be_turned_off(upstream: Path, registry: Any, tmp_path: Path) -> None:
+    manifest = _probe(upstream, tmp_path / "run", registry, "stages.probe.baselines=[]")
+    known = json.loads((tmp_path / "run" / "probe" / "known_concepts.json").read_text())
+    assert known["baseline_rows"] == [] and not (tmp_path / "run" / "probe" / "untrained.pt").exists()
+    for best in known["best"].values():
+        assert set(best["baselines"]) == {"random directions"}
+    assert manifest["stages"]["probe"]["status"] == "finished"
+
+
+def test_held_out_parts_that_leave_nothing_to_train_on_are_refused() -> None:
+    with pytest.raises(SpecError, match="leaves no positions to train on"):
+        spec_from_dict(_data("stages.probe.test_fraction=0.5", "stages.probe.validation_fraction=0.5"))

@@ -363,3 +363,17 @@ def test_the_default_footprint_needs_the_planes_grid() -> None:
             return (27,)
 
     assert Flat().render_heatmap_svg(state, heat) is None  # no planes, no grid
+
+
+def test_the_probing_grid_shows_each_score_against_its_best_baseline(tmp_path: Path) -> None:
+    from conceptlab.report import _probing
+
+    _write(tmp_path / "probe" / "probing.json", {
+        "concepts": ["centre"], "checkpoints": ["ckpt-0002"], "layers": ["stem", "block0"],
+        "score": [[[0.9, 0.75]]], "task": {"centre": "classification"},
+        "best": {"centre": {"layer": "stem", "score": 0.9, "baseline": "input", "baseline_score": 0.8,
+                            "gain": 0.1}},
+    })
+    grid = _probing(tmp_path)
+    assert ">+0.100<" in grid and ">-0.050<" in grid  # 0.9 - 0.8 and 0.75 - 0.8
+    assert 'title="score 0.9"' in grid and "input 0.8" in grid and "best baseline" in grid

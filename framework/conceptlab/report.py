@@ -642,20 +642,35 @@ def _probing(run: Path) -> str:
     concepts, checkpoints, layers = data["concepts"], data["checkpoints"], data["layers"]
     score, baseline, task = data["score"], data.get("baseline"), data.get("task", {})
     meaning = data.get("score_meaning")
+    # each concept's best baseline (input planes, untrained net or the trivial predictor), when the run has them
+    reference = {name: best for name, best in data.get("best", {}).items() if best.get("baseline_score") is not None}
     out = [f"<p>{_e(meaning)}</p>" if isinstance(meaning, str) else
            "<p>Held-out score of a sparse linear probe from each layer to each concept.</p>",
-           "<p>One grid per checkpoint; darker is higher (scores at or below 0 are white).</p>"]
+           "<p>One grid per checkpoint; darker is higher (scores at or below 0 are white).</p>" if not reference else
+           "<p>One grid per checkpoint. Each cell is the layer's test score minus the concept's best baseline "
+           "(in the last column: the best of the input planes, an untrained net's layers and the majority class "
+           "or training mean, each chosen on validation games); darker is a larger gain (+0.2 or more), white "
+           "no gain. The cell's tooltip has the score itself.</p>"]
     for c, checkpoint in enumerate(checkpoints):
         out.append(f"<h3>checkpoint <code>{_e(checkpoint)}</code></h3><table><tr><th>concept</th><th>task</th>"
-                   + "".join(f"<th>{_e(layer)}</th>" for layer in layers) + "</tr>")
+                   + "".join(f"<th>{_e(layer)}</th>" for layer in layers)
+                   + ("<th>best baseline</th>" if reference else "") + "</tr>")
         for i, concept in enumerate(concepts):
             cells = []
+            ref = reference.get(concept)
             for j in range(len(layers)):
                 value = score[i][c][j]
+                if ref is not None and value is not None:
+                    gain = value - ref["baseline_score"]
+                    cells.append(f'<td class="num"{_cell_colour(gain / 0.2)} title="score {_f(value)}">'
+                                 f"{gain:+.3f}</td>")
+                    continue
                 tip = ""
                 if baseline is not None:
                     tip = f' title="baseline {_f(baseline[i][c][j])}"'
                 cells.append(f'<td class="num"{_cell_colour(value)}{tip}>{_f(value)}</td>')
+            if reference:
+                cells.append(f"<td>{_e(ref['baseline'])} {_f(ref['baseline_score'])}</td>" if ref else "<td>-</td>")
             out.append(f"<tr><td>{_e(concept)}</td><td>{_e(task.get(concept, ''))}</td>{''.join(cells)}</tr>")
         out.append("</table>")
     return "".join(out)

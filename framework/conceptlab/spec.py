@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from conceptlab.errors import ComponentError, SpecError, did_you_mean
 from conceptlab.interfaces import StrictParams, build_params
@@ -328,7 +328,22 @@ class ProbeStage(_Strict):
         description="'miner': the spec's miner on static problems (Z+ vs Z-), scored by held-out "
         "pair accuracy (v.z+ > v.z-); 'probe': a sparse logistic probe, held-out accuracy.",
     )
-    test_fraction: float = Field(default=0.2, gt=0, lt=1, description="Share of positions held out.")
+    test_fraction: float = Field(
+        default=0.2, gt=0, lt=1,
+        description="Share of positions held out for the test scores (whole games when the collect stage "
+        "recorded them).",
+    )
+    validation_fraction: float = Field(
+        default=0.2, ge=0, lt=1,
+        description="Share of positions held out (whole games) to choose each concept's best layer, and each "
+        "baseline's, before the test scores are read; 0 chooses on the test scores.",
+    )
+    baselines: list[Literal["input", "untrained"]] = Field(
+        default_factory=lambda: ["input", "untrained"],
+        description="Feature sets every validation and probe is repeated on: 'input' (the domain's encoded "
+        "input planes), 'untrained' (an untrained net of the agent's architecture, initialised as the train "
+        "stage's first checkpoint, at every layer).",
+    )
     max_pairs: int = Field(default=500, ge=1, description="Training pairs per static problem at most.")
     min_examples: int = Field(
         default=10, ge=2,
@@ -337,7 +352,25 @@ class ProbeStage(_Strict):
     probe_strength: float = Field(
         default=0.01, gt=0, description="L1 strength of the probes (Lasso alpha, or 1/C for logistic)."
     )
-    probe_max_iter: int = Field(default=1000, ge=1, description="Solver iterations per probe.")
+    probe_max_iter: int = Field(
+        default=100, ge=1,
+        description="Newton steps of a logistic probe at most (liblinear; each at most 1,000 coordinate-descent "
+        "passes over the training positions).",
+    )
+    probe_max_passes: int = Field(
+        default=1000, ge=1,
+        description="Coordinate-descent passes of a Lasso probe (for a quantity) at most.",
+    )
+    probe_tol: float = Field(default=1e-4, gt=0, description="The probe solver's stopping tolerance.")
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_positions(self) -> ProbeStage:
+        if self.test_fraction + self.validation_fraction >= 1:
+            raise ValueError(
+                f"test_fraction + validation_fraction = {self.test_fraction + self.validation_fraction:g} "
+                "leaves no positions to train on"
+            )
+        return self
 
 
 class Stages(_Strict):

@@ -3,17 +3,18 @@
 The probe stage's validation mines one static concept per known concept and
 layer from at most ``max_pairs`` (present, absent) pairs, and the miner's LP
 time grows faster than linearly in the pairs. :func:`bench_probe_pairs` reruns
-exactly that validation (the stage's own unit function, its seeds, labels,
-split and activations, read from a run directory whose probe stage has run)
-at several pair budgets, and reports for each the seconds it took and the
-known-concept figures it reaches: the mean held-out pair accuracy at each
-concept's best layer, per family and overall, and how far each concept's best
+exactly that validation on the agent's layers (the stage's own unit function,
+its seeds, labels, game-grouped split and activations, read from a run directory
+whose probe stage has run; not its baselines) at several pair budgets, and
+reports for each the seconds it took and the known-concept figures it reaches:
+the mean held-out pair accuracy at each concept's best layer (chosen on the
+validation games), per family and overall, and how far each concept's best
 accuracy moved from the stage's own (``known_concepts.json``). A move counts as
 outside the figure's interval when it exceeds 1.96 standard errors of the
-stage's accuracy: held-out pair accuracy is an AUC, whose standard error
-follows Hanley and McNeil (1982) from the accuracy and the numbers of held-out
-positions with and without the concept. Where the figures stop moving, more
-pairs buy nothing but time.
+stage's accuracy: held-out pair accuracy is an AUC, whose standard error follows
+Hanley and McNeil (1982) from the accuracy and the numbers of held-out positions
+with and without the concept. Where the figures stop moving, more pairs buy
+nothing but time.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def _payloads(run_path: Path, executor: Executor, max_pairs: int) -> tuple[list[
     labelled = read_json(run_path / "probe" / "labels.json")
     known = dict(components.domain.known_concepts())
     layers = list(cfg.layers) or list(components.layer_names)
-    finals = sorted((run_path / "probe").glob("acts-*"))
+    # the checkpoints' folders are numbered (acts-000, ...); acts-input and acts-untrained are baselines
+    finals = sorted(p for p in (run_path / "probe").glob("acts-*") if p.name[len("acts-"):].isdigit())
     if not finals:
         raise RunDirError(f"{run_path}: no probe activations (acts-*): run the probe stage first")
     folder = str(finals[-1])
@@ -69,8 +71,9 @@ def _payloads(run_path: Path, executor: Executor, max_pairs: int) -> tuple[list[
         if present is None:
             continue
         payloads.append({
-            "layers": layers, "test_fraction": cfg.test_fraction, "strength": cfg.probe_strength,
-            "max_iter": cfg.probe_max_iter, "spec": run.spec_data, "concept": name,
+            "layers": layers, "test_fraction": cfg.test_fraction, "validation_fraction": cfg.validation_fraction,
+            "groups": labelled.get("games"), "strength": cfg.probe_strength, "max_iter": cfg.probe_max_iter,
+            "tol": cfg.probe_tol, "spec": run.spec_data, "concept": name,
             "family": known[name][0], "present": present.astype(int).tolist(), "folder": folder,
             "method": "miner", "max_pairs": max_pairs, "seed": ctx.seed("validation", name),
         })
@@ -125,7 +128,7 @@ def bench_probe_pairs(
     errors = {}
     for payload in payloads:
         present = np.asarray(payload["present"], dtype=bool)
-        _, test = _split(present, payload["test_fraction"], np.random.default_rng(payload["seed"]))
+        test = _split(payload, present.astype(np.int64)).test
         n_present = int(present[test].sum())
         if payload["concept"] in reference:
             errors[payload["concept"]] = auc_standard_error(
