@@ -202,7 +202,7 @@ def test_too_few_prototypes_in_a_support_says_so(setup: dict[str, Any]) -> None:
                                        context.pool_activations, {"dyn": [0, 1, 2]})
     verdict = _assess(setup, _concept([0.0, 0.0, 1.0], "dyn"), with_support, min_prototypes=10)
     assert not verdict.passed and verdict.scores["num_prototypes"] == 3
-    assert "only 3 prototypes were found among the positions whose own rollouts satisfy" in verdict.reason
+    assert "only 3 prototypes were found, positions whose own rollouts satisfy" in verdict.reason
     assert "min_prototypes is 10" in verdict.reason
 
 

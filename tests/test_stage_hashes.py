@@ -25,6 +25,8 @@ def _changed(overrides: list[str]) -> list[str]:
 @pytest.mark.parametrize(("overrides", "expected"), [
     (["teachability.params.bootstrap_samples=100"], TEACH_AND_AFTER),
     (["stages.teach.fdr_q=0.2"], TEACH_AND_AFTER),
+    (["stages.teach.dynamic_prototypes='top'"], TEACH_AND_AFTER),
+    (["stages.teach.constraint_share=0.5"], TEACH_AND_AFTER),
     (["stages.export.puzzles_per_phase=3"], ["export"]),
     (["stages.novelty.null_directions=3"], ["novelty", "amplify", "export"]),
     (["stages.probe.positions=100"], ["probe"]),

@@ -354,11 +354,11 @@ class KLStudentFilter(TeachabilityFilter):
             "confidence": p.confidence,
         }
         if len(prototypes) < p.min_prototypes:
-            source = ("the positions whose own rollouts satisfy the concept's constraints (its support)"
+            source = ("positions whose own rollouts satisfy the concept's constraints (its support)"
                       if support is not None else
                       f"the top {p.prototype_fraction:g} of the pool of {self._proper()} positions by v.z")
-            return self._fail(concept, scores, f"only {len(prototypes)} prototypes were found among "
-                              f"{source} (min_prototypes is {p.min_prototypes}), too few to teach and test")
+            return self._fail(concept, scores, f"only {len(prototypes)} prototypes were found, {source}; "
+                              f"min_prototypes is {p.min_prototypes}, too few to teach and test")
         if not self._students:
             return self._fail(concept, scores, "there is no earlier checkpoint to serve as the student")
         run = self._teach(prototypes, rng, controls=True)
