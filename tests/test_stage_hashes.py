@@ -78,7 +78,9 @@ def test_a_changed_teachability_setting_reruns_teach_and_after_and_keeps_the_res
         now = _files(run / stage)
         assert now and all(now[name][1] != before[stage].get(name, (b"", None))[1] for name in now), stage
     verdicts = json.loads((run / "teach" / "summary.json").read_text())
-    assert verdicts and all(v["scores"]["seeds"] for v in verdicts)
+    # every verdict was taught, or failed for too few prototypes (rollout positions that satisfy it)
+    assert verdicts and any(v["scores"].get("seeds") for v in verdicts)
+    assert all(v["scores"].get("seeds") or "too few to teach" in v["reason"] for v in verdicts)
     assert json.loads((run / "spec.json").read_text())["teachability"]["params"]["bootstrap_samples"] == 100
 
 
