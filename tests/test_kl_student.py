@@ -163,6 +163,49 @@ def test_support_indices_are_the_prototypes(setup: dict[str, Any]) -> None:
     assert verdict.scores["effect"] > 0
 
 
+def test_positions_beyond_the_pool_proper_are_prototypes_only_through_a_support(
+        setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    pool, context = setup["pool"], setup["context"]
+    proper = 400  # the last 100 states stand for rollout roots appended to the pool
+    features = np.array(context.pool_activations["features"])
+    features[proper:, 2] = 10.0  # far above any pool position along the third unit
+    extended = TeachabilityContext(context.domain, context.teacher, context.checkpoints, pool,
+                                   {"features": features}, pool_proper=proper)
+    teach = KLStudentFilter(build_params(KLStudentFilter, {**TEACH, "seeds": 1}))
+    teach.prepare(extended, np.random.default_rng(0))
+    top = teach._prototypes(_concept([0.0, 0.0, 1.0]), features @ np.array([0.0, 0.0, 1.0]), None)
+    assert len(top) == 40 and top.max() < proper  # 10% of the pool proper, none of the extras
+
+    support = [i for i in range(proper, len(pool)) if _in_concept(pool[i])]
+    with_support = TeachabilityContext(context.domain, context.teacher, context.checkpoints, pool,
+                                       {"features": features}, {"dyn": support}, pool_proper=proper)
+    fits: list[set[Board]] = []
+    original = KLStudentFilter._fit
+
+    def recording(self, base, states, targets, rng):  # type: ignore[no-untyped-def]
+        fits.append(set(states))
+        return original(self, base, states, targets, rng)
+
+    monkeypatch.setattr(KLStudentFilter, "_fit", recording)
+    verdict = _assess(setup, _concept([0.0, 0.0, 1.0], "dyn"), with_support, seeds=1)
+    assert verdict.scores["num_prototypes"] == verdict.scores["prototypes_outside_pool"] == len(support) >= 10
+    assert verdict.scores["pool_size"] == proper
+    extras, pool_proper = set(pool[proper:]), set(pool[:proper])
+    taught = [f for f in fits if f <= extras]   # the concept student: train prototypes
+    controls = [f for f in fits if f <= pool_proper]  # random positions, random concept
+    assert len(taught) == 1 and len(controls) == 2 and len(fits) == 3
+
+
+def test_too_few_prototypes_in_a_support_says_so(setup: dict[str, Any]) -> None:
+    context = setup["context"]
+    with_support = TeachabilityContext(context.domain, context.teacher, context.checkpoints, setup["pool"],
+                                       context.pool_activations, {"dyn": [0, 1, 2]})
+    verdict = _assess(setup, _concept([0.0, 0.0, 1.0], "dyn"), with_support, min_prototypes=10)
+    assert not verdict.passed and verdict.scores["num_prototypes"] == 3
+    assert "only 3 prototypes were found, positions whose own rollouts satisfy" in verdict.reason
+    assert "min_prototypes is 10" in verdict.reason
+
+
 def test_too_few_prototypes_is_an_explained_failure(setup: dict[str, Any]) -> None:
     verdict = _assess(setup, _concept([1.0, 1.0, 0.0]), prototype_fraction=0.01, min_prototypes=10)
     assert not verdict.passed

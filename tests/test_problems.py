@@ -10,6 +10,8 @@ from conceptlab.concepts import (
     concept_metrics,
     dynamic_problem,
     problem_defect,
+    rollout_constraints,
+    rollout_slices,
     static_problem,
 )
 from conceptlab.errors import ConceptlabError
@@ -135,3 +137,70 @@ def test_concept_metrics_counts_sparsity_and_satisfaction() -> None:
     assert metrics["held_out_satisfaction"] == 1.0
     with pytest.raises(ConceptProblemError, match="2 entries"):
         concept_metrics(np.ones(2), problem)
+
+
+def _two_positions() -> tuple[np.ndarray, list]:
+    """Stacked rollout activations (dim 2) of two positions, with their slices.
+
+    Position 0: chosen rows 0-2, a subpar line branching at 0 (rows 3-5) and one at 1
+    (rows 6-7); its pairs (step: chosen row vs subpar row) are 1: 1 vs 4, 2: 2 vs 5, 2: 2 vs 7.
+    Position 1: chosen rows 8-10, one subpar line branching at 0 (rows 11-13): 1: 9 vs 12, 2: 10 vs 13.
+    """
+    acts = np.zeros((14, 2))
+    acts[[0, 1, 2], 0] = [0.0, 3.0, 5.0]    # position 0, chosen: the first unit grows
+    acts[[3, 4, 5], 0] = [0.0, 1.0, 2.0]    # below the chosen line at steps 1 and 2
+    acts[[6, 7], 0] = [3.0, 4.0]            # branching at 1: below at step 2
+    acts[[8, 9, 10], 0] = [0.0, 1.0, 1.0]   # position 1, chosen
+    acts[[11, 12, 13], 0] = [0.0, 0.0, 2.0]  # below at step 1, above at step 2
+    acts[:, 1] = 7.0                        # a unit the same on every line
+    slices = [((0, 3), [(0, 3, 6), (1, 6, 8)]), ((8, 11), [(0, 11, 14)])]
+    return acts, slices
+
+
+def test_rollout_constraints_hold_where_every_pair_is_ordered() -> None:
+    acts, slices = _two_positions()
+    found = rollout_constraints(np.array([1.0, 0.0]), acts, slices, steps="all", sign=1)
+    assert found.pairs.tolist() == [3, 2]
+    assert found.share.tolist() == [1.0, 0.5]
+    assert found.holds.tolist() == [True, False]
+    # the prophylactic sign reverses every pair: position 1's step 2 alone holds
+    reversed_ = rollout_constraints(np.array([1.0, 0.0]), acts, slices, steps="all", sign=-1)
+    assert reversed_.share.tolist() == [0.0, 0.5] and reversed_.holds.tolist() == [False, False]
+    # odd steps only: step 1 pairs (one per position), both ordered
+    odd = rollout_constraints(np.array([1.0, 0.0]), acts, slices, steps="odd", sign=1)
+    assert odd.pairs.tolist() == [1, 1] and odd.holds.tolist() == [True, True]
+    # even steps only: position 1's one pair (step 2) is reversed
+    even = rollout_constraints(np.array([1.0, 0.0]), acts, slices, steps="even", sign=1)
+    assert even.pairs.tolist() == [2, 1] and even.holds.tolist() == [True, False]
+
+
+def test_rollout_constraints_fail_for_a_direction_that_does_not_tell_the_lines_apart() -> None:
+    acts, slices = _two_positions()
+    found = rollout_constraints(np.array([0.0, 1.0]), acts, slices, steps="all", sign=1)
+    assert found.share.tolist() == [0.0, 0.0] and not found.holds.any()
+    # a position without pairs (its subpar line is one state long) holds nothing
+    lonely = rollout_constraints(np.array([1.0, 0.0]), acts, [((0, 3), [(2, 5, 6)])], steps="all", sign=1)
+    assert lonely.pairs.tolist() == [0] and np.isnan(lonely.share[0]) and not lonely.holds[0]
+    with pytest.raises(ConceptProblemError, match="slices reach row 20"):
+        rollout_constraints(np.array([1.0, 0.0]), acts, [((0, 20), [])], steps="all", sign=1)
+    with pytest.raises(ConceptProblemError, match="3 entries"):
+        rollout_constraints(np.ones(3), acts, slices, steps="all", sign=1)
+
+
+@pytest.mark.parametrize(("steps", "sign"), [("all", 1), ("even", -1), ("odd", 1)])
+def test_rollout_constraints_use_the_pairs_of_the_mining_problem(steps, sign) -> None:
+    rng = np.random.default_rng(3)
+    chosen = rng.normal(size=(6, 4))
+    subpar = [(0, rng.normal(size=(6, 4))), (2, rng.normal(size=(3, 4))), (4, rng.normal(size=(2, 4)))]
+    acts = np.concatenate([chosen] + [line for _, line in subpar])
+    slices = rollout_slices([{"chosen": {"states": [0] * 6},
+                              "subpar": [{"branch_depth": j, "states": [0] * len(line)} for j, line in subpar]}])
+    assert slices == [((0, 6), [(0, 6, 12), (2, 12, 15), (4, 15, 17)])]
+    vector = rng.normal(size=4)
+    problem = dynamic_problem(chosen, subpar, steps=steps, sign=sign, held_out_fraction=0.0,
+                              rng=np.random.default_rng(0))
+    margins = (problem.positive - problem.negative) @ vector
+    found = rollout_constraints(vector, acts, slices, steps=steps, sign=sign)
+    assert found.pairs[0] == len(margins) > 0
+    assert found.share[0] == pytest.approx(np.mean(margins > 0))
+    assert found.holds[0] == bool(np.all(margins > 0))

@@ -73,7 +73,9 @@ def make_run(root: Path, probe: bool, failed: bool = False) -> Path:
     stages = {s: {"status": "finished", "seconds": 0.5, "units": 1, "figures": {}} for s in STAGES}
     stages["teach"]["figures"] = {"assessed": 3, "fdr_q": 0.1, "p_cutoff": 0.05, "test_prototypes_median": 4,
                                   "student_fallbacks": 0, "null_directions": 6, "teachable_share": SHARE,
-                                  "null_teachable_share": NULL_SHARE, "null_dense_teachable_share": NULL_SHARE}
+                                  "null_teachable_share": NULL_SHARE, "null_dense_teachable_share": NULL_SHARE,
+                                  "dynamic_prototypes": "rollouts", "constraint_share": 1.0, "rollout_positions": 9,
+                                  "rollout_prototypes_median": 5.0, "null_rollout_prototypes_median": 1.5}
     if failed:
         stages["probe"] = {"status": "failed", "error": BOOK_ERROR}
     _write(root / "manifest.json", {
@@ -320,6 +322,8 @@ def test_pass_rates_stand_beside_their_nulls(tmp_path, registry) -> None:
     assert "random dense: share teachable 0% [0%, 43%]" in rates
     assert _ticks(rates, "middle") == ["0%", "20%", "40%", "60%", "80%", "100%"]
     assert rates.count('fill="#8c8c8c"') == 2  # the nulls in grey beside the mined rate
+    assert ("the root states of the 9 rollout positions whose own rollouts satisfy at least 100% of a concept&#x27;s "
+            "constraints; median 5.0 per mined concept, 1.5 per null direction") in teach
 
 
 def test_passing_candidates_are_drawn_with_their_footprint(tmp_path, registry) -> None:

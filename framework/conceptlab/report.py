@@ -306,6 +306,18 @@ def _rates_plot(rows: Sequence[tuple[str, Any, bool]], what: str) -> str:
                        reference=None, x_range=(0.0, 1.0), fmt=lambda v: f"{v:.0%}")
 
 
+def _prototype_source(figures: dict[str, Any]) -> str:
+    """Where the teach stage's prototypes came from, as a sentence (nothing for runs that did not say)."""
+    if figures.get("dynamic_prototypes") == "rollouts":
+        return (f"Prototypes: the root states of the {figures['rollout_positions']} rollout positions whose own "
+                f"rollouts satisfy at least {figures['constraint_share']:.0%} of a concept's constraints; median "
+                f"{figures['rollout_prototypes_median']} per mined concept, "
+                f"{figures['null_rollout_prototypes_median']} per null direction. ")
+    if figures.get("dynamic_prototypes") == "top":
+        return "Prototypes: the top of the pool by v.z (not the positions whose rollouts satisfy the concept). "
+    return ""
+
+
 def _null_rates(manifest: dict[str, Any]) -> str:
     """The teach stage's pass rate beside its null's: random sparse and dense directions through the same filter."""
     figures = manifest["stages"].get("teach", {}).get("figures", {})
@@ -324,7 +336,8 @@ def _null_rates(manifest: dict[str, Any]) -> str:
         f"p-value cutoff {figures['p_cutoff']:.3g}); a null direction counts as passing when its test clears the "
         f"same cutoff. Median held-out prototypes per verdict: {figures['test_prototypes_median']}; the student "
         f"fell back to the oldest checkpoint for {figures['student_fallbacks']} of {figures['assessed']}. "
-        "The mined concepts' rate means something only as far as it stands above the null rates.</p>"
+        + _e(_prototype_source(figures))
+        + "The mined concepts' rate means something only as far as it stands above the null rates.</p>"
         f'<div class="rates"><table><tr><th>directions</th><th>n</th><th>teachable</th></tr>{table}</table>'
         + _rates_plot([("mined concepts", rows[0][2], False), ("random sparse", rows[1][2], True),
                        ("random dense", rows[2][2], True)], "teachable") + "</div>"

@@ -242,6 +242,18 @@ class TeachStage(_Strict):
         "non-zeros; dense, N(0, I)/dim) put through the same filter: the null the verdicts are read "
         "against (the paper's own share of removed candidates is not a false-positive rate).",
     )
+    dynamic_prototypes: Literal["rollouts", "top"] = Field(
+        default="rollouts",
+        description="A dynamic concept's prototypes (and a null direction's, with the layer, sign and steps "
+        "of the concept it is matched to): 'rollouts', the root states of the rollout positions whose own "
+        "rollouts satisfy its constraints, sign * v.(z_chosen_t - z_subpar_t) > 0 on the pairs mining uses "
+        "(the paper's rule); 'top', the top of the pool by v.z (the filter's prototype_fraction).",
+    )
+    constraint_share: float = Field(
+        default=1.0, gt=0, le=1,
+        description="With dynamic_prototypes = 'rollouts': the share of a position's pairs that must satisfy "
+        "the concept's constraints for its root state to be a prototype (1.0: all, the paper's rule).",
+    )
 
 
 class NoveltyStage(_Strict):

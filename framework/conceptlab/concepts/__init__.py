@@ -8,18 +8,26 @@ fits sparse linear probes for known concepts (McGrath et al. 2022).
 
 from conceptlab.concepts.problems import (
     ConceptProblemError,
+    RolloutSatisfaction,
+    RolloutSlice,
     StepSet,
     concept_metrics,
     dynamic_problem,
     problem_defect,
+    rollout_constraints,
+    rollout_slices,
     static_problem,
 )
 
 __all__ = [
     "ConceptProblemError",
+    "RolloutSatisfaction",
+    "RolloutSlice",
     "StepSet",
     "concept_metrics",
     "dynamic_problem",
     "problem_defect",
+    "rollout_constraints",
+    "rollout_slices",
     "static_problem",
 ]

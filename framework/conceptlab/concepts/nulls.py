@@ -16,7 +16,10 @@ def null_concepts(candidates: Sequence[Concept], count: int, rng: np.random.Gene
 
     Sparse directions have the candidates' median number of non-zeros, on random
     units, with normal weights; dense ones are ``N(0, I) / dim`` (the paper's random
-    concept). Layers cycle through the candidates' layers in order.
+    concept). Each direction is matched to a candidate, cycling through them in
+    order: it takes the candidate's layer, and its provenance names the candidate
+    (``matched``) and copies its ``sign`` and ``steps`` when it has them, so that a
+    filter can give it prototypes by the same rule as the candidate's.
     """
     if not candidates or count <= 0:
         return []
@@ -32,6 +35,7 @@ def null_concepts(candidates: Sequence[Concept], count: int, rng: np.random.Gene
                 vector[support] = rng.normal(size=len(support))
             else:
                 vector = rng.normal(size=dim) / dim
-            out.append(Concept(f"null-{kind}-{i:04d}", template.layer, vector,
-                               {"null": kind, "nonzeros": int(np.count_nonzero(vector))}, {}))
+            provenance = {"null": kind, "nonzeros": int(np.count_nonzero(vector)), "matched": template.id}
+            provenance |= {key: template.provenance[key] for key in ("sign", "steps") if key in template.provenance}
+            out.append(Concept(f"null-{kind}-{i:04d}", template.layer, vector, provenance, {}))
     return out

@@ -9,6 +9,10 @@ along a concept with rows that should score lower (method.md section 2):
 - :func:`dynamic_problem`: the chosen rollout of a search versus the subpar
   rollouts that branch off it; step ``t`` of the chosen line is paired with step
   ``t`` of every subpar line that reaches it.
+- :func:`rollout_constraints`: how many of each rollout position's pairs a
+  vector orders as a dynamic concept must (its prototypes are the positions
+  whose own rollouts satisfy the concept's constraints, method.md section 3);
+  :func:`rollout_slices` gives the rows of each position in the stacked activations.
 
 :func:`concept_metrics` reports sparsity and constraint satisfaction of a vector
 on a problem; :func:`problem_defect` says why a problem cannot be mined, which
@@ -17,8 +21,8 @@ every miner checks first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, TypeAlias
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -27,15 +31,23 @@ from conceptlab.values import ConceptProblem
 
 __all__ = [
     "ConceptProblemError",
+    "RolloutSatisfaction",
+    "RolloutSlice",
     "StepSet",
     "concept_metrics",
     "dynamic_problem",
     "problem_defect",
+    "rollout_constraints",
+    "rollout_slices",
     "static_problem",
 ]
 
 StepSet: TypeAlias = Literal["all", "even", "odd"]
 """Which rollout steps a dynamic concept uses: both players' (``all``) or one player's."""
+
+RolloutSlice: TypeAlias = tuple[tuple[int, int], list[tuple[int, int, int]]]
+"""One rollout position's rows in the stacked rollout activations: ``((start, stop)`` of its
+chosen line, ``[(branch depth, start, stop)]`` of its subpar lines``)``."""
 
 
 class ConceptProblemError(ConceptlabError):
@@ -136,6 +148,13 @@ def _step_kept(step: int, steps: StepSet) -> bool:
     return steps == "all" or (step % 2 == 0) == (steps == "even")
 
 
+def _paired_steps(chosen_len: int, depth: int, line_len: int, steps: StepSet) -> Iterator[int]:
+    """Steps ``t`` that pair chosen row ``t`` with row ``t - depth`` of a subpar line branching at
+    ``depth``: ``depth < t``, both lines reach ``t``, and ``steps`` keeps it."""
+    last = min(chosen_len - 1, depth + line_len - 1)
+    return (t for t in range(depth + 1, last + 1) if _step_kept(t, steps))
+
+
 def _rollout_pairs(
     chosen: np.ndarray, subpar: Sequence[tuple[int, np.ndarray]], steps: StepSet
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -153,14 +172,104 @@ def _rollout_pairs(
                 f"subpar[{index}] branches at depth {depth!r}, outside the chosen rollout "
                 f"(steps 0..{len(chosen) - 1})"
             )
-        last = min(len(chosen) - 1, int(depth) + len(line) - 1)
-        for t in range(int(depth) + 1, last + 1):
-            if _step_kept(t, steps):
-                pos_rows.append(chosen[t])
-                neg_rows.append(line[t - int(depth)])
+        for t in _paired_steps(len(chosen), int(depth), len(line), steps):
+            pos_rows.append(chosen[t])
+            neg_rows.append(line[t - int(depth)])
     dim = chosen.shape[1]
     return (np.array(pos_rows, dtype=np.float64).reshape(-1, dim),
             np.array(neg_rows, dtype=np.float64).reshape(-1, dim))
+
+
+def rollout_slices(rollouts: Sequence[Mapping[str, Any]]) -> list[RolloutSlice]:
+    """Row ranges of each position's chosen line and subpar lines in the stacked activations.
+
+    The collect stage stacks the states of ``rollouts.json`` in order: per
+    position, its chosen line, then each subpar line.
+    """
+    out, row = [], 0
+    for r in rollouts:
+        n = len(r["chosen"]["states"])
+        chosen = (row, row + n)
+        row += n
+        subpar = []
+        for line in r["subpar"]:
+            m = len(line["states"])
+            subpar.append((int(line["branch_depth"]), row, row + m))
+            row += m
+        out.append((chosen, subpar))
+    return out
+
+
+class RolloutSatisfaction(NamedTuple):
+    """How a vector orders each rollout position's pairs (:func:`rollout_constraints`)."""
+
+    share: np.ndarray
+    """Per position: the share of its pairs with ``sign * v . (z_chosen - z_subpar) > 0``
+    (NaN for a position without pairs)."""
+    holds: np.ndarray
+    """Per position: whether all of its pairs do (False for a position without pairs)."""
+    pairs: np.ndarray
+    """Per position: its number of pairs."""
+
+
+def rollout_constraints(
+    vector: np.ndarray,
+    acts: np.ndarray,
+    slices: Sequence[RolloutSlice],
+    *,
+    steps: StepSet,
+    sign: Literal[1, -1],
+) -> RolloutSatisfaction:
+    """Which rollout positions' own rollouts satisfy a dynamic concept's constraints.
+
+    A position's pairs are those :func:`dynamic_problem` would build from its
+    rollouts (chosen step ``t`` against subpar step ``t``, for ``t`` past the
+    branch depth, kept by ``steps``); a pair is satisfied when
+    ``sign * v . (z_chosen_t - z_subpar_t) > 0`` (strictly: a vector that does not
+    tell the two lines apart satisfies nothing).
+
+    Args:
+        vector: ``(dim,)`` concept direction.
+        acts: ``(rows, ...)`` stacked rollout activations of one layer.
+        slices: Each position's rows in ``acts`` (:func:`rollout_slices`).
+        steps: ``"all"``, ``"even"`` or ``"odd"`` steps, as the concept was mined.
+        sign: ``+1`` (active) or ``-1`` (prophylactic), as the concept was mined.
+
+    Raises:
+        ConceptProblemError: Shapes disagree, a slice is outside ``acts``, or an
+            argument is out of range.
+    """
+    if steps not in ("all", "even", "odd"):
+        raise ConceptProblemError(f"steps must be 'all', 'even' or 'odd', got {steps!r}")
+    if sign not in (1, -1):
+        raise ConceptProblemError(f"sign must be +1 or -1, got {sign!r}")
+    rows = np.asarray(acts)
+    v = np.asarray(vector, dtype=np.float64).reshape(-1)
+    dim = int(np.prod(rows.shape[1:])) if rows.ndim >= 2 else -1
+    if dim != v.shape[0]:
+        raise ConceptProblemError(
+            f"vector has {v.shape[0]} entries but the activations have shape {rows.shape}"
+        )
+    end = max([c1 for (_, c1), _ in slices] + [s1 for _, lines in slices for _, _, s1 in lines], default=0)
+    if end > len(rows):
+        raise ConceptProblemError(f"the slices reach row {end}, but there are {len(rows)} activation rows")
+    presence = rows.reshape(len(rows), dim).astype(np.float64, copy=False) @ v
+    share = np.full(len(slices), np.nan)
+    holds = np.zeros(len(slices), dtype=bool)
+    pairs = np.zeros(len(slices), dtype=np.int64)
+    for p, ((c0, c1), lines) in enumerate(slices):
+        chosen = presence[c0:c1]
+        margins = [
+            sign * (chosen[t] - presence[s0 + t - depth])
+            for depth, s0, s1 in lines
+            for t in _paired_steps(len(chosen), depth, s1 - s0, steps)
+        ]
+        pairs[p] = len(margins)
+        if margins:
+            satisfied = np.asarray(margins) > 0
+            share[p] = float(np.mean(satisfied))
+            holds[p] = bool(np.all(satisfied))
+    return RolloutSatisfaction(share, holds, pairs)
 
 
 def dynamic_problem(

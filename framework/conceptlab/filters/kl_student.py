@@ -104,8 +104,10 @@ class KLStudentFilter(TeachabilityFilter):
     (batch order and control positions vary, the test prototypes do not), and
     batch-norm statistics stay frozen while teaching (``freeze_batchnorm``).
     When no checkpoint is below the threshold the oldest is used and the verdict
-    says so; random control positions come from the pool outside the concept's
-    prototypes. Percentile-bootstrap intervals of the effects are reported.
+    says so; random control positions come from the pool proper (the context's
+    ``pool_proper``) outside the concept's prototypes, and so do the prototypes by
+    ``v . z`` (of concepts without a support, and of the random concept control).
+    Percentile-bootstrap intervals of the effects are reported.
     """
 
     name: ClassVar[str] = "kl-student"
@@ -183,6 +185,11 @@ class KLStudentFilter(TeachabilityFilter):
                     f"teachability filter 'kl-student': layer {layer!r} has {len(acts)} pool "
                     f"activation rows for {len(context.pool_states)} pool states"
                 )
+        if context.pool_proper is not None and not 0 < context.pool_proper <= len(context.pool_states):
+            raise ComponentError(
+                f"teachability filter 'kl-student': pool_proper is {context.pool_proper}, outside "
+                f"1..{len(context.pool_states)} (the pool states)"
+            )
         self._context = context
         self._students = list(context.students)
         if not self._students:
@@ -195,6 +202,11 @@ class KLStudentFilter(TeachabilityFilter):
         if self._context is None:
             raise ComponentError("teachability filter 'kl-student': assess called before prepare")
         return self._context
+
+    def _proper(self) -> int:
+        """The number of pool states in the pool proper (the first ones)."""
+        ctx = self._ctx()
+        return len(ctx.pool_states) if ctx.pool_proper is None else ctx.pool_proper
 
     def _layer_rows(self, concept: Concept) -> np.ndarray:
         pool = self._ctx().pool_activations
@@ -214,7 +226,9 @@ class KLStudentFilter(TeachabilityFilter):
 
     # -- prototypes and students -----------------------------------------------------------
     def _top_prototypes(self, presence: np.ndarray, count: int | None = None) -> np.ndarray:
-        n = len(presence)
+        """The pool proper's indices with the highest ``presence``: ``count``, or ``prototype_fraction``."""
+        n = min(len(presence), self._proper())
+        presence = presence[:n]
         if count is None:
             count = math.ceil(self.params.prototype_fraction * n)
             if self.params.max_prototypes is not None:
@@ -223,7 +237,7 @@ class KLStudentFilter(TeachabilityFilter):
 
     def _prototypes(self, concept: Concept, presence: np.ndarray,
                     support: Sequence[int] | None) -> np.ndarray:
-        """Pool indices of the concept's prototypes: its support, else the top by ``v . z``."""
+        """Pool indices of the concept's prototypes: its support, else the top of the pool proper by ``v . z``."""
         if support is None:
             return self._top_prototypes(presence)
         prototypes = np.unique(np.asarray(support, dtype=np.int64))
@@ -302,8 +316,9 @@ class KLStudentFilter(TeachabilityFilter):
 
         before = matches(base)
         after, after_random, losses = [], [], []
-        outside = np.setdiff1d(np.arange(len(pool)), prototypes)
-        source = outside if len(outside) else np.arange(len(pool))
+        proper = np.arange(self._proper())
+        outside = np.setdiff1d(proper, prototypes)
+        source = outside if len(outside) else proper
         for _ in range(seeds if seeds is not None else self.params.seeds):
             taught, loss = self._fit(base, states[n_test:], teacher_policy[n_test:], rng)
             after.append(matches(taught))
@@ -332,14 +347,18 @@ class KLStudentFilter(TeachabilityFilter):
         support = ctx.concept_support.get(concept.id)
         prototypes = self._prototypes(concept, rows @ vector, support)
         scores: dict[str, float] = {
-            "pool_size": float(len(ctx.pool_states)),
+            "pool_size": float(self._proper()),
             "num_prototypes": float(len(prototypes)),
             "prototypes_from_support": float(support is not None),
+            "prototypes_outside_pool": float(np.sum(prototypes >= self._proper())),
             "confidence": p.confidence,
         }
         if len(prototypes) < p.min_prototypes:
-            return self._fail(concept, scores, f"only {len(prototypes)} prototypes were found "
-                              f"(min_prototypes is {p.min_prototypes}), too few to teach and test")
+            source = ("positions whose own rollouts satisfy the concept's constraints (its support)"
+                      if support is not None else
+                      f"the top {p.prototype_fraction:g} of the pool of {self._proper()} positions by v.z")
+            return self._fail(concept, scores, f"only {len(prototypes)} prototypes were found, {source}; "
+                              f"min_prototypes is {p.min_prototypes}, too few to teach and test")
         if not self._students:
             return self._fail(concept, scores, "there is no earlier checkpoint to serve as the student")
         run = self._teach(prototypes, rng, controls=True)

@@ -31,8 +31,13 @@ class TeachabilityContext:
     pool_activations: Mapping[str, np.ndarray]
     """Layer -> ``(len(pool_states), dim)`` teacher activations of the pool."""
     concept_support: Mapping[str, Sequence[int]] = field(default_factory=dict)
-    """Concept id -> indices into the pool of positions whose rollouts satisfy the
-    concept (dynamic prototypes); absent ids fall back to the top of ``v . z``."""
+    """Concept id -> indices into ``pool_states`` of the positions whose own rollouts satisfy
+    the concept's constraints (a dynamic concept's prototypes); absent ids fall back to the
+    top of the pool proper by ``v . z``."""
+    pool_proper: int | None = None
+    """How many of the first ``pool_states`` are the self-play pool proper; the others (e.g. the
+    root states of rollouts) are there only for ``concept_support`` to name. Prototypes by
+    ``v . z`` and random control positions come from the pool proper. ``None``: all of them."""
     pool_groups: Sequence[int] | None = None
     """The game each pool state comes from (``None``: unknown). Filters split prototypes by
     it, so that no game has positions on both sides of a train/test split."""

@@ -12,7 +12,8 @@ Following Schut et al. (2023), section "novel by construction" (method.md sectio
 5. reference positions (human games read by the domain, games of a checkpoint, or
    games of a named player sampling its policy) with the final agent's activations.
 
-Artifacts: ``games/``, ``disagreements/``, ``rollouts.json``, ``rollout_acts/``,
+Artifacts: ``games/``, ``disagreements/``, ``rollouts.json``, ``rollout_games.json`` (the game
+of each rollout position), ``rollout_acts/``,
 ``pool.json``, ``pool_games.json`` (the game of each pool position), ``pool_acts/``,
 ``strata.json`` (the game-phase stratum of each pool and reference position), ``reference.json``, ``reference_acts/``.
 """
@@ -236,6 +237,7 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
     results = [r for unit in ctx.units("disagreements", _disagreement_unit, payloads) for r in unit]
     disagreements = [r for r in results if "chosen" in r][: cfg.max_positions]
     ctx.write_json("rollouts.json", disagreements)
+    ctx.write_json("rollout_games.json", [position_games[r["state"]] for r in disagreements])
 
     rollout_states = [
         text for r in disagreements for line in (r["chosen"], *r["subpar"]) for text in line["states"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from conceptlab.concepts.problems import concept_metrics, dynamic_problem
+from conceptlab.concepts.problems import concept_metrics, dynamic_problem, rollout_slices
 from conceptlab.run.context import StageContext
 from conceptlab.run.store import concept_from_record
 from conceptlab.run.worker import components_for
@@ -62,29 +62,13 @@ def _mine_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _slices(rollouts: list[dict[str, Any]]) -> list[tuple[tuple[int, int], list[tuple[int, int, int]]]]:
-    """Row ranges of each position's chosen line and subpar lines in the stacked activations."""
-    out, row = [], 0
-    for r in rollouts:
-        n = len(r["chosen"]["states"])
-        chosen = (row, row + n)
-        row += n
-        subpar = []
-        for line in r["subpar"]:
-            m = len(line["states"])
-            subpar.append((line["branch_depth"], row, row + m))
-            row += m
-        out.append((chosen, subpar))
-    return out
-
-
 def run_mine(ctx: StageContext) -> dict[str, Any]:
     cfg = ctx.spec.stages.mine
     rollouts = ctx.read_stage_json("collect", "rollouts.json")
     layers = record_layers(ctx)
     # no disagreement position, no rollout and so no activations: nothing to mine, not an error
     acts = {layer: load_activations(ctx.run.path / "collect" / "rollout_acts", layer) for layer in layers} if rollouts else {}
-    slices = _slices(rollouts)
+    slices = rollout_slices(rollouts)
 
     payloads = []
     for p, ((c0, c1), subpar) in enumerate(slices):
