@@ -99,6 +99,26 @@ class Domain(Component, Generic[S]):
     def action_from_text(self, state: S, text: str) -> Action:
         """Parse ``action_to_text``'s form; raises ``InvalidActionError`` on bad input."""
 
+    def action_name(self, state: S, action: Action) -> str:
+        """The legal ``action``'s name for people (SAN for chess: ``Nf3``, ``exd5``, ``O-O``).
+
+        The study shows moves by this name; it sends and stores ``action_to_text``.
+        The default is ``action_to_text``.
+        """
+        return self.action_to_text(state, action)
+
+    def player_name(self, player: Player) -> str:
+        """What people call ``player`` (chess: ``"White"``, ``"Black"``); default ``"Player 1"``, ``"Player 2"``."""
+        return f"Player {int(player) + 1}"
+
+    def last_action_name(self, state: S) -> str | None:
+        """The move that led to ``state``, named for people, or ``None`` when unknown (the default).
+
+        Chess names it with its move number (``"12... Nf6"``) when the state's
+        text carries the move.
+        """
+        return None
+
     def position_key(self, state: S) -> str:
         """The identity of ``state``'s position: two states with one key are the same puzzle.
 
@@ -156,6 +176,16 @@ class Domain(Component, Generic[S]):
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
             f"{body}</svg>"
         )
+
+    def render_player_svg(self, state: S, player: Player, arrows: Sequence[tuple[Action, str]] = ()) -> str:
+        """``render_svg``'s picture as ``player`` sees the board (from their side, where sides differ).
+
+        The study draws each puzzle for the side to move. The default is
+        :meth:`render_svg`, the same picture for both players; domains with a
+        board that players see from opposite sides override it (chess: Black
+        at the bottom for Black).
+        """
+        return self.render_svg(state, arrows)
 
     def render_heatmap_svg(self, state: S, heat: np.ndarray) -> str | None:
         """An SVG of where a concept lives on ``state``'s board, or ``None`` when the domain cannot say.

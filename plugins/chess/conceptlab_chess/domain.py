@@ -255,6 +255,27 @@ class ChessDomain(Domain[ChessState]):
         except InvalidActionError:
             raise InvalidActionError(f"move {text!r} is not a legal move in {state.fen!r}") from None
 
+    def action_name(self, state: ChessState, action: Action) -> str:
+        """The move in SAN (``Nf3``, ``exd5``, ``e8=Q+``, ``O-O``)."""
+        return state.board.san(self.move_of(state, action))
+
+    def player_name(self, player: Player) -> str:
+        """``"White"`` (player 0) or ``"Black"`` (player 1)."""
+        return "White" if player == 0 else "Black"
+
+    def last_action_name(self, state: ChessState) -> str | None:
+        """The move that led to ``state`` in SAN with its move number (``"12... Nf6"``), when known.
+
+        A state read from a bare FEN does not know its last move; one read from
+        ``"<FEN> moves ..."`` does.
+        """
+        if state.last_move is None or not state.board.move_stack:
+            return None
+        before = state.board.copy()
+        before.pop()
+        dots = "." if before.turn == chess.WHITE else "..."
+        return f"{before.fullmove_number}{dots} {before.san(state.last_move)}"
+
     def move_of(self, state: ChessState, action: Action) -> chess.Move:
         """The python-chess move of ``action``; ``InvalidActionError`` when illegal."""
         move = state.moves.get(action)  # type: ignore[call-overload]
@@ -275,12 +296,23 @@ class ChessDomain(Domain[ChessState]):
         return str(state.board)
 
     def render_svg(self, state: ChessState, arrows: Sequence[tuple[Action, str]] = (), size: int = 360) -> str:
-        """An SVG board from White's side with ``arrows`` (action, colour) drawn.
+        """An SVG board from White's side with ``arrows`` (action, colour) drawn and the last move marked.
 
         An action that is not legal in ``state`` (e.g. a later move of a line)
         is drawn from its squares as read by the side to move; use
         :meth:`line_arrows` to draw a whole line with each move in its own position.
         """
+        return self._board_svg(state, arrows, chess.WHITE, size)
+
+    def render_player_svg(
+        self, state: ChessState, player: Player, arrows: Sequence[tuple[Action, str]] = (), size: int = 360
+    ) -> str:
+        """:meth:`render_svg`'s board from ``player``'s side: Black's first rank at the bottom for Black (1)."""
+        return self._board_svg(state, arrows, chess.WHITE if player == 0 else chess.BLACK, size)
+
+    def _board_svg(
+        self, state: ChessState, arrows: Sequence[tuple[Action, str]], orientation: chess.Color, size: int
+    ) -> str:
         drawn = []
         for action, colour in arrows:
             move = state.moves.get(action)  # type: ignore[call-overload]
@@ -291,7 +323,7 @@ class ChessDomain(Domain[ChessState]):
             if geometry is None:
                 raise InvalidActionError(f"action {action!r} is not a move on the board")
             drawn.append(chess.svg.Arrow(geometry[0], geometry[1], color=colour))
-        return chess.svg.board(state.board, arrows=drawn, lastmove=state.last_move, size=size)
+        return chess.svg.board(state.board, orientation=orientation, arrows=drawn, lastmove=state.last_move, size=size)
 
     def render_heatmap_svg(self, state: ChessState, heat: np.ndarray, size: int = 360) -> str | None:
         """The board from White's side with each square shaded by its weight in ``heat``.
