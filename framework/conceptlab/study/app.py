@@ -223,9 +223,10 @@ class _Study:
                 break
             actions.append((here, action))
             here = self.domain.apply(here, action)
+        final = here
         steps = []
         for ply in range(len(actions) + 1):
-            here = actions[ply][0] if ply < len(actions) else here
+            here = actions[ply][0] if ply < len(actions) else final
             arrows = []
             name = None
             if ply < len(actions):
