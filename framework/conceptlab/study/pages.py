@@ -222,6 +222,7 @@ function render(state) {
     $("progress").textContent = "Finished";
     $("instructions").textContent = "";
     $("board").innerHTML = "";
+    $("board").hidden = true;
     renderDone(state.scores);
     return;
   }
@@ -231,6 +232,7 @@ function render(state) {
   $("to-move").textContent = p.to_move + " to move.";
   $("last-move").textContent = p.last_move ? " Last move: " + p.last_move + "." : "";
   $("turn").hidden = false;
+  $("board").hidden = false;
   $("board").innerHTML = p.svg;
   if (state.phase === 2) {
     renderReview(p);
