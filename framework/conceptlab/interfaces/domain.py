@@ -100,7 +100,7 @@ class Domain(Component, Generic[S]):
         """Parse ``action_to_text``'s form; raises ``InvalidActionError`` on bad input."""
 
     def action_name(self, state: S, action: Action) -> str:
-        """The legal ``action``'s name for people (SAN for chess: ``Nf3``, ``exd5``, ``O-O``).
+        """The legal ``action``'s name for people, in the game's usual notation for players.
 
         The study shows moves by this name; it sends and stores ``action_to_text``.
         The default is ``action_to_text``.
@@ -108,14 +108,14 @@ class Domain(Component, Generic[S]):
         return self.action_to_text(state, action)
 
     def player_name(self, player: Player) -> str:
-        """What people call ``player`` (chess: ``"White"``, ``"Black"``); default ``"Player 1"``, ``"Player 2"``."""
+        """What people call ``player`` (e.g. by colour); default ``"Player 1"``, ``"Player 2"``."""
         return f"Player {int(player) + 1}"
 
     def last_action_name(self, state: S) -> str | None:
         """The move that led to ``state``, named for people, or ``None`` when unknown (the default).
 
-        Chess names it with its move number (``"12... Nf6"``) when the state's
-        text carries the move.
+        A domain whose text form carries the moves that led to a state can name
+        it, with a move number where the game counts moves.
         """
         return None
 
@@ -182,8 +182,8 @@ class Domain(Component, Generic[S]):
 
         The study draws each puzzle for the side to move. The default is
         :meth:`render_svg`, the same picture for both players; domains with a
-        board that players see from opposite sides override it (chess: Black
-        at the bottom for Black).
+        board that players see from opposite sides override it (each player's
+        own side at the bottom).
         """
         return self.render_svg(state, arrows)
 
