@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -186,6 +186,30 @@ class Domain(Component, Generic[S]):
         own side at the bottom).
         """
         return self.render_svg(state, arrows)
+
+    def study_assets(self) -> Mapping[str, bytes]:
+        """Files the study serves to participants' browsers, by relative path; default none.
+
+        They are served at ``/static/domain/<path>`` (JavaScript, CSS, SVG,
+        JSON). A ``board.js`` among them is the domain's client-side board: an ES
+        module exporting ``mount(element, board, moves, choose)``, which draws
+        :meth:`study_board`'s data in ``element``, lets the participant choose one
+        of ``moves`` (``[{"text", "name"}]``, the puzzle's legal moves) and calls
+        ``choose(text)`` with it; it returns ``{show(text), destroy()}``, ``show``
+        marking a move chosen with the page's buttons (``null``: none). The page
+        uses it in phases 1 and 3 and keeps :meth:`render_player_svg`'s picture
+        when it is absent or fails to load. Files must work offline (no URL
+        outside the study) under the page's Content-Security-Policy (scripts
+        and styles from the study only).
+        """
+        return {}
+
+    def study_board(self, state: S, player: Player) -> Mapping[str, Any] | None:
+        """The JSON data ``board.js`` (see :meth:`study_assets`) draws ``state`` from, for ``player``'s side.
+
+        ``None`` (the default) means no client-side board.
+        """
+        return None
 
     def render_heatmap_svg(self, state: S, heat: np.ndarray) -> str | None:
         """An SVG of where a concept lives on ``state``'s board, or ``None`` when the domain cannot say.

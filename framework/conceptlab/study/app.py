@@ -36,6 +36,7 @@ from conceptlab.study.errors import (
     PhaseClosedError,
     RequestTooLargeError,
     StudyError,
+    UnknownAssetError,
 )
 from conceptlab.study.scoring import answers_csv, score_study, scores_csv, summary_json
 from conceptlab.study.store import FINISHED, Progress, StoredPuzzle, StudyStore
@@ -72,6 +73,12 @@ LEGEND: tuple[tuple[str, str], ...] = (
     (REPLY_COLOUR, "the reply the agent's line expects from the other side"),
 )
 """Phase 2's legend: each arrow colour and what it shows."""
+ASSET_TYPES: dict[str, str] = {
+    ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".json": "application/json",
+}
+"""Media types of the domain's files by suffix; other files are served as ``application/octet-stream``."""
+BOARD_ADAPTER = "board.js"
+"""The domain file that is its client-side board (:meth:`Domain.study_assets`)."""
 SECURITY_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -178,6 +185,7 @@ class _Study:
         self.store = store
         self.domain = domain
         self.admin_token = admin_token
+        self.assets = dict(domain.study_assets())
 
     def check_admin(self, *candidates: str | None) -> None:
         for given in candidates:
@@ -280,6 +288,9 @@ class _Study:
             )
         else:
             view.update(svg=self.domain.render_player_svg(state, player), moves=self.moves(puzzle))
+            board = self.domain.study_board(state, player) if BOARD_ADAPTER in self.assets else None
+            if board is not None:
+                view["board"] = dict(board)
         return view
 
     def own_scores(self, progress: Progress) -> dict[str, dict[str, int]]:
@@ -383,6 +394,14 @@ def create_app(store: StudyStore, domain: Domain[Any], admin_token: str) -> Fast
     @app.get("/static/admin.js")
     def admin_js() -> Response:
         return Response(pages.ADMIN_JS, media_type="text/javascript")
+
+    @app.get("/static/domain/{path:path}")
+    def domain_asset(path: str) -> Response:
+        content = study.assets.get(path)
+        if content is None:
+            raise UnknownAssetError(f"no file {_quoted(path)} among the domain's files")
+        suffix = path[path.rfind("."):] if "." in path else ""
+        return Response(content, media_type=ASSET_TYPES.get(suffix, "application/octet-stream"))
 
     @app.get("/p/{token}", response_class=HTMLResponse)
     def participant_page(token: str) -> str:

@@ -9,7 +9,10 @@ a1"``) are also clickable: clicking squares one after another builds a prefix of
 a move's text (``e2`` then ``e4`` selects ``e2e4``); when exactly one legal move
 matches, it is selected, and several matches (promotions) are highlighted among
 the buttons. A selected move is sent only when the participant presses "Submit
-move". Phase 2 shows a legend of the arrow colours and steps through the
+move". A domain with a client-side board (``board.js`` among its
+``study_assets``, data from ``study_board``) gets it instead of the picture in
+phases 1 and 3: the page imports it and hands it the legal moves and its
+``select``. Phase 2 shows a legend of the arrow colours and steps through the
 agent's line, one server-drawn board per ply (previous / next buttons, the
 arrow keys, or a click on a move of the line). The end page shows the
 participant's own phase-1 and phase-3 scores.
@@ -25,10 +28,10 @@ h1 { font-size: 1.4rem; }
 .progress { color: #555; margin-bottom: .5rem; }
 .layout { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
 .board { min-width: 12rem; }
-.board svg { max-width: min(90vw, 420px); height: auto; }
-.board svg * { pointer-events: none; }
-.board svg .square { pointer-events: all; cursor: pointer; }
-.board svg .square.picked { fill: #f2c744; }
+.board > svg { max-width: min(90vw, 420px); height: auto; }
+.board > svg * { pointer-events: none; }
+.board > svg .square { pointer-events: all; cursor: pointer; }
+.board > svg .square.picked { fill: #f2c744; }
 .moves { display: flex; flex-wrap: wrap; gap: .3rem; max-width: 24rem; margin: .5rem 0; }
 .moves button { font-family: monospace; min-width: 3.5rem; padding: .35rem .5rem; }
 .moves button.candidate { outline: 2px dashed #b58900; }
@@ -106,6 +109,7 @@ const INSTRUCTIONS = {
   3: "Phase 3 of 3: find the best move in new positions.",
 };
 let current = null, selected = null, picked = [], busy = false, step = 0;
+let boardHandle = null, renders = 0;
 
 async function call(method, url, body) {
   const options = { method, headers: {} };
@@ -129,6 +133,21 @@ function select(text) {
   $("selected").textContent = text ? nameOf(text) : "none";
   $("submit").disabled = !text;
   for (const b of $("moves").children) b.classList.toggle("selected", b.dataset.move === text);
+  if (boardHandle) boardHandle.show(text);
+}
+
+async function mountBoard(p, generation) {
+  // the domain's client-side board (drag and drop, destinations, promotion); the server's picture stays
+  // when it is absent or fails
+  try {
+    const adapter = await import("/static/domain/board.js");
+    if (generation !== renders) return;
+    boardHandle = adapter.mount($("board"), p.board, p.moves.map((m) => ({ text: m.text, name: m.name })), select);
+    $("board").dataset.adapter = "mounted";
+  } catch (e) {
+    $("board").dataset.adapter = "failed";
+    console.error("client-side board not available:", e);
+  }
 }
 
 function squareName(el) {
@@ -213,6 +232,12 @@ function renderDone(scores) {
 }
 
 function render(state) {
+  renders += 1;
+  if (boardHandle) {
+    boardHandle.destroy();
+    boardHandle = null;
+  }
+  delete $("board").dataset.adapter;
   current = state.puzzle;
   selected = null;
   picked = [];
@@ -253,6 +278,7 @@ function render(state) {
   }
   select(null);
   $("choose").hidden = false;
+  if (p.board) mountBoard(p, renders);
 }
 
 async function act(request) {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import chess
 import chess.svg
@@ -26,6 +29,39 @@ from conceptlab_chess.state import KEPT_POSITIONS, ChessState, split_text, state
 
 if TYPE_CHECKING:
     from conceptlab.values import Puzzle
+
+STUDY_BOARD = "study_board"
+"""The package folder of the study's client-side board (``study_assets``)."""
+
+
+@functools.cache
+def study_board_assets() -> dict[str, bytes]:
+    """Every file under the package's ``study_board/`` folder by its relative path, and ``pieces.svg``.
+
+    ``pieces.svg`` is a sprite of 40x40 tiles ``wp`` ... ``bk`` holding
+    python-chess's piece drawings (drawn on 45x45), the ids cm-chessboard reads.
+    """
+    root = importlib.resources.files("conceptlab_chess") / STUDY_BOARD
+    assets: dict[str, bytes] = {}
+
+    def walk(folder: Any, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif not entry.name.startswith("."):
+                assets[prefix + entry.name] = entry.read_bytes()
+
+    walk(root, "")
+    unnamed = {symbol: re.sub(r' id="[^"]*"', "", drawing, count=1) for symbol, drawing in chess.svg.PIECES.items()}
+    tiles = "".join(
+        f'<g id="{"w" if symbol.isupper() else "b"}{symbol.lower()}" transform="scale({40 / 45:.6f})">{drawing}</g>'
+        for symbol, drawing in unnamed.items()
+    )
+    assets["pieces.svg"] = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="40" height="40" viewBox="0 0 40 40"><title>chess pieces (python-chess)</title>{tiles}</svg>'
+    ).encode()
+    return assets
 
 __all__ = ["ChessDomain", "ChessParams"]
 
@@ -324,6 +360,23 @@ class ChessDomain(Domain[ChessState]):
                 raise InvalidActionError(f"action {action!r} is not a move on the board")
             drawn.append(chess.svg.Arrow(geometry[0], geometry[1], color=colour))
         return chess.svg.board(state.board, orientation=orientation, arrows=drawn, lastmove=state.last_move, size=size)
+
+    def study_assets(self) -> Mapping[str, bytes]:
+        """The study's client-side board: ``board.js`` over the vendored cm-chessboard (MIT) and a piece sprite.
+
+        The files are the package's ``study_board/`` folder (see its README) and
+        ``pieces.svg``, made from python-chess's piece drawings.
+        """
+        return study_board_assets()
+
+    def study_board(self, state: ChessState, player: Player) -> dict[str, Any]:
+        """``board.js``'s data: the FEN, the side at the bottom and to move (``"w"``/``"b"``), the last move in UCI."""
+        return {
+            "fen": state.fen,
+            "orientation": "w" if player == 0 else "b",
+            "turn": "w" if state.board.turn == chess.WHITE else "b",
+            "last_move": state.last_move.uci() if state.last_move is not None else None,
+        }
 
     def render_heatmap_svg(self, state: ChessState, heat: np.ndarray, size: int = 360) -> str | None:
         """The board from White's side with each square shaded by its weight in ``heat``.
