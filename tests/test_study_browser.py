@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -151,12 +152,30 @@ def chess_facts(text: str, line: list[str]) -> tuple[str, list[str]]:
     return side, sans
 
 
+def square(page: sync_api.Page, name: str) -> sync_api.Locator:
+    """The square ``name`` of the board on the page: the client-side board's or the server's picture."""
+    widget = page.locator(f'#board rect[data-square="{name}"]')
+    return widget if widget.count() else page.locator(f'#board rect[class~="{name}"]')
+
+
+def centre(page: sync_api.Page, name: str) -> tuple[float, float]:
+    box = square(page, name).bounding_box()
+    assert box is not None
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
 def white_at_the_bottom(page: sync_api.Page) -> bool:
     """Whether the board shows a1 below h8, from where the browser drew the two squares."""
-    a1 = page.locator('#board rect[class~="a1"]').bounding_box()
-    h8 = page.locator('#board rect[class~="h8"]').bounding_box()
-    assert a1 is not None and h8 is not None
-    return bool(a1["y"] > h8["y"])
+    return centre(page, "a1")[1] > centre(page, "h8")[1]
+
+
+def drag(page: sync_api.Page, source: str, target: str, destinations: int) -> None:
+    """Drag the piece on ``source`` to ``target``, checking the dots on its ``destinations`` on the way."""
+    page.mouse.move(*centre(page, source))
+    page.mouse.down()
+    page.mouse.move(*centre(page, target), steps=8)
+    sync_api.expect(page.locator("#board .marker-dot")).to_have_count(destinations)
+    page.mouse.up()
 
 
 def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_path: Path) -> None:
@@ -173,8 +192,10 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
             page.goto(f"{base}/p/{token}")
             progress = page.locator("#progress")
 
-            def check_puzzle() -> tuple[str, list[str], object]:
+            def check_puzzle(phase: int) -> tuple[str, list[str], Any]:
                 stored = by_state[page.evaluate("() => current.state")]
+                if phase != 2:  # phases 1 and 3: the domain's client-side board; phase 2: the server's pictures
+                    sync_api.expect(page.locator("#board")).to_have_attribute("data-adapter", "mounted")
                 side, sans = chess_facts(stored.puzzle.state, list(stored.puzzle.line))
                 sync_api.expect(page.locator("#to-move")).to_have_text(f"{side} to move.")
                 assert white_at_the_bottom(page) == (side == "White")
@@ -182,22 +203,31 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
                     sync_api.expect(page.locator("#last-move")).to_contain_text("Last move: ")
                 return side, sans, stored
 
-            for number in (1, 2):  # phase 1: the agent's move, clicked square by square on the board
+            for number in (1, 2):  # phase 1: the agent's move, dragged (first) or clicked square by square
                 sync_api.expect(progress).to_have_text(f"Phase 1 of 3 - position {number} of 2")
-                _, sans, stored = check_puzzle()
+                _, sans, stored = check_puzzle(1)
                 names = page.locator("#moves button").all_inner_texts()
                 assert sans[0] in names and not [n for n in names if UCI.match(n)], names
+                if stored.puzzle.state.endswith("e2e4 e7e5 g1f3"):
+                    sync_api.expect(page.locator("#board .marker-last-move")).to_have_count(2)  # g1 and f3
+                solution = stored.puzzle.solution
+                targets = {m["text"][2:4] for m in page.evaluate("() => current.moves")
+                           if m["text"].startswith(solution[:2])}
+                if number == 1:
+                    drag(page, solution[:2], solution[2:4], len(targets))
+                else:
+                    square(page, solution[:2]).click()
+                    sync_api.expect(page.locator("#board .marker-dot")).to_have_count(len(targets))
+                    square(page, solution[2:4]).click()
+                sync_api.expect(page.locator("#selected")).to_have_text(sans[0])
+                sync_api.expect(page.locator("#board .marker-chosen")).to_have_count(2)  # from and to squares
                 if number == 1:
                     page.screenshot(path=str(shots / "phase1.png"), full_page=True)
-                solution = stored.puzzle.solution
-                page.locator(f'#board rect[class~="{solution[:2]}"]').click()
-                page.locator(f'#board rect[class~="{solution[2:4]}"]').click()
-                sync_api.expect(page.locator("#selected")).to_have_text(sans[0])
                 page.click("#submit")
 
             for number in (1, 2):  # phase 2: legend, the agent's move in SAN, the line step by step
                 sync_api.expect(progress).to_have_text(f"Phase 2 of 3 - position {number} of 2")
-                side, sans, stored = check_puzzle()
+                side, sans, stored = check_puzzle(2)
                 sync_api.expect(page.locator("#legend li")).to_have_count(3)
                 sync_api.expect(page.locator("#legend")).to_contain_text("green: the agent's move")
                 sync_api.expect(page.locator("#solution")).to_have_text(sans[0])
@@ -223,23 +253,26 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
                 page.click("#confirm")
 
             solved3 = 0
-            for number in (1, 2):  # phase 3: the promotion through the picker of candidates; the other wrong
+            for number in (1, 2):  # phase 3: the promotion through the board's dialog; the other wrong, by button
                 sync_api.expect(progress).to_have_text(f"Phase 3 of 3 - position {number} of 2")
-                _, sans, stored = check_puzzle()
+                _, sans, stored = check_puzzle(3)
                 if number == 1:
                     page.screenshot(path=str(shots / "phase3.png"), full_page=True)
                 if stored.puzzle.solution == "a7a8q":
-                    page.locator('#board rect[class~="a7"]').click()
-                    page.locator('#board rect[class~="a8"]').click()
-                    candidates = page.locator("#moves button.candidate")
-                    sync_api.expect(candidates).to_have_count(4)
-                    assert sorted(candidates.all_inner_texts()) == ["a8=B", "a8=N", "a8=Q+", "a8=R+"]
-                    candidates.filter(has_text="a8=Q+").click()
+                    drag(page, "a7", "a8", 1)
+                    pieces = page.locator("#board .promotion-dialog-button")
+                    sync_api.expect(pieces).to_have_count(4)
+                    assert sorted(pieces.evaluate_all("(els) => els.map((e) => e.dataset.piece)")) == \
+                        ["wb", "wn", "wq", "wr"]
+                    page.wait_for_timeout(400)  # the dialog fades in
+                    page.screenshot(path=str(shots / "phase3-promotion.png"), full_page=True)
+                    page.locator('#board .promotion-dialog-button[data-piece="wq"]').click()
                     sync_api.expect(page.locator("#selected")).to_have_text("a8=Q+")
                     solved3 += 1
                 else:
                     page.locator("#moves button", has_text=re.compile(r"^a6$")).click()
                     sync_api.expect(page.locator("#selected")).to_have_text("a6")
+                    sync_api.expect(page.locator("#board .marker-chosen")).to_have_count(2)  # shown on the board
                 page.click("#submit")
             assert solved3 == 1
 
@@ -258,4 +291,4 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
         finally:
             browser.close()
     assert sorted(p.name for p in shots.glob("*.png")) == ["admin.png", "end.png", "phase1.png", "phase2.png",
-                                                            "phase3.png"]
+                                                            "phase3-promotion.png", "phase3.png"]
