@@ -189,6 +189,13 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
+            elsewhere: list[str] = []  # the page must work offline: record and refuse any other host
+
+            def refuse(route: sync_api.Route) -> None:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+            page.route(lambda url: not url.startswith(base), refuse)
             page.goto(f"{base}/p/{token}")
             progress = page.locator("#progress")
 
@@ -282,6 +289,7 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
             assert rows.all_inner_texts() == ["Phase 1\t2 of 2", "Phase 3\t1 of 2"]
             page.screenshot(path=str(shots / "end.png"), full_page=True)
 
+            assert elsewhere == []
             admin = browser.new_page(viewport={"width": 1100, "height": 900})
             admin.goto(f"{base}/admin?token={ADMIN}")
             sync_api.expect(admin.locator("#arms tr")).to_have_count(3)  # header, concepts, control

@@ -60,8 +60,10 @@ def test_chess_puzzles_speak_chess(chess_study_puzzles: Path, tmp_path: Path) ->
                 assert (square_xy(s["svg"], "a1")[1] > square_xy(s["svg"], "h8")[1]) == white_view
             assert {e["colour"] for e in puzzle["legend"]} == {"green", "red", "blue"}
             assert puzzle["your_move_name"] == name  # answered right in phase 1
+            assert "board" not in puzzle  # phase 2 shows the server's pictures only
             response = client.post(f"/api/p/{token}/reviews", json={"puzzle_id": puzzle["id"]})
         else:
+            assert puzzle["board"]["fen"] == domain.from_text(stored.state).fen  # the client-side board's data
             names = [m["name"] for m in puzzle["moves"]]
             assert name in names and not any(UCI.match(n) for n in names)
             assert all(UCI.match(m["text"]) for m in puzzle["moves"])  # sent and stored as UCI
@@ -76,3 +78,32 @@ def test_chess_puzzles_speak_chess(chess_study_puzzles: Path, tmp_path: Path) ->
     assert len(seen) == 6
     assert state["scores"] == {"1": {"solved": 2, "total": 2}, "3": {"solved": 1, "total": 2}}
     assert state["puzzle"] is None
+
+
+def test_the_client_side_board_is_served_from_the_domain(chess_study_puzzles: Path, tmp_path: Path) -> None:
+    store, domain = open_study(str(chess_study_puzzles), str(tmp_path / "chess.db"), get_registry())
+    client = TestClient(create_app(store, domain, ADMIN))
+    token = store.add_participants(1)[0].token
+    puzzle = client.get(f"/api/p/{token}").json()["puzzle"]
+    stored = store.puzzle(puzzle["id"]).puzzle
+    board = puzzle["board"]
+    assert board["orientation"] == board["turn"] == ("w" if puzzle["to_move"] == "White" else "b")
+    assert (board["last_move"] is None) == (" moves " not in stored.state)  # a bare FEN has no last move
+    assert board["fen"] == domain.from_text(stored.state).fen
+    adapter = client.get("/static/domain/board.js")
+    assert adapter.status_code == 200 and adapter.headers["content-type"].startswith("text/javascript")
+    assert "export function mount(" in adapter.text
+    for path in ("cm-chessboard/src/Chessboard.js", "cm-chessboard/src/extensions/markers/Markers.js",
+                 "cm-chessboard/src/extensions/promotion-dialog/PromotionDialog.js"):
+        assert client.get(f"/static/domain/{path}").status_code == 200, path
+    licence = client.get("/static/domain/cm-chessboard/LICENSE")
+    assert licence.status_code == 200 and licence.text.startswith("MIT License")
+    pieces = client.get("/static/domain/pieces.svg")
+    assert pieces.headers["content-type"].startswith("image/svg+xml")
+    assert sorted(re.findall(r'<g id="([wb][pnbrqk])"', pieces.text)) == sorted(
+        c + p for c in "wb" for p in "pnbrqk")
+    # no sprite under a licence that is not permissive, and nothing fetched from elsewhere
+    assert "pieces/standard.svg" not in domain.study_assets() and "staunty" not in " ".join(domain.study_assets())
+    assert client.get("/static/domain/../app.py").status_code == 404
+    missing = client.get("/static/domain/nothing.js")
+    assert missing.status_code == 404 and missing.json()["kind"] == "UnknownAssetError"
