@@ -247,7 +247,7 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
                 boards = [page.locator("#board").inner_html()]
                 for ply in range(1, len(sans) + 1):
                     page.click("#next")
-                    sync_api.expect(page.locator("#step")).to_contain_text(f"(move {ply} of {len(sans)})")
+                    sync_api.expect(page.locator("#step")).to_contain_text(f"(step {ply} of {len(sans)})")
                     sync_api.expect(page.locator("#step")).to_contain_text(sans[ply - 1])
                     assert white_at_the_bottom(page) == (side == "White")  # the puzzle's side throughout
                     boards.append(page.locator("#board").inner_html())
@@ -256,7 +256,12 @@ def test_a_chess_player_takes_the_whole_study(chess_study_puzzles: Path, tmp_pat
                 assert len(set(boards)) == len(boards), "each step shows its own position"
                 sync_api.expect(page.locator("#next")).to_be_disabled()
                 page.click("#prev")
-                sync_api.expect(page.locator("#step")).to_contain_text(f"(move {len(sans) - 1} of")
+                sync_api.expect(page.locator("#step")).to_contain_text(f"(step {len(sans) - 1} of")
+                steps.first.click()  # a move of the line jumps to the board after it; the arrow keys step
+                sync_api.expect(page.locator("#step")).to_contain_text(f"After {steps.first.inner_text()} (step 1 of")
+                page.keyboard.press("ArrowLeft")
+                sync_api.expect(page.locator("#step")).to_have_text(
+                    f"Puzzle position ({side} to move), next: {sans[0]}")
                 page.click("#confirm")
 
             solved3 = 0

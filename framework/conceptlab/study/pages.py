@@ -184,7 +184,7 @@ function showStep(k) {
   const last = steps.length - 1;
   $("step").textContent = step === 0
     ? "Puzzle position (" + current.to_move + " to move)" + (last ? ", next: " + s.next : "")
-    : "After " + s.played + " (move " + step + " of " + last + ")";
+    : "After " + s.played + " (step " + step + " of " + last + ")";
   $("prev").disabled = step === 0;
   $("next").disabled = step === last;
   const items = $("line").querySelectorAll("button");
