@@ -4,8 +4,8 @@ The participant page states the side to move and the last move (from the
 domain's ``player_name`` and ``last_action_name``), shows the domain's SVG board
 drawn for the side to move, and one button per legal move named by the domain's
 ``action_name`` (the game's notation for players). Boards whose SVG marks squares as
-``class="square ... <name>"`` (e.g. python-chess boards: ``class="square light
-a1"``) are also clickable: clicking squares one after another builds a prefix of
+``class="square ... <name>"`` (e.g. ``class="square light a1"``) are also
+clickable: clicking squares one after another builds a prefix of
 a move's text (``e2`` then ``e4`` selects ``e2e4``); when exactly one legal move
 matches, it is selected, and several matches (promotions) are highlighted among
 the buttons. A selected move is sent only when the participant presses "Submit
