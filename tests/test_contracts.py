@@ -130,9 +130,29 @@ class LenientTicTacToe(TicTacToe):
         return state[:action] + (mark,) + state[action + 1:]
 
 
+class VagueTicTacToe(TicTacToe):
+    """Breaks the contract: every move has one name, so a player cannot tell them apart."""
+
+    name = "vague"
+
+    def action_name(self, state: Board, action: int) -> str:
+        return "a move"
+
+
+class AbsoluteAssetTicTacToe(TicTacToe):
+    """Breaks the contract: a study file named by an absolute path."""
+
+    name = "absolute-asset"
+
+    def study_assets(self) -> dict[str, bytes]:
+        return {"/etc/board.js": b""}
+
+
 @pytest.mark.parametrize("broken, problem", [
     (UnsortedTicTacToe, "legal actions are sorted and unique"),
     (LenientTicTacToe, "illegal action raises InvalidActionError"),
+    (VagueTicTacToe, "action names are distinct non-empty strings"),
+    (AbsoluteAssetTicTacToe, "study_assets maps relative paths to bytes"),
 ])
 def test_the_kit_reports_a_broken_domain(broken, problem):
     with pytest.raises(ContractViolation) as info:

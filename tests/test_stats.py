@@ -1,4 +1,4 @@
-"""Exact paired tests, Benjamini-Hochberg and Wilson intervals, against values worked out by hand."""
+"""Exact paired tests, Benjamini-Hochberg, Wilson and Student-t intervals, against values worked out by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conceptlab.stats import benjamini_hochberg, sign_flip_pvalue, wilson_interval
+from conceptlab.stats import benjamini_hochberg, mean_interval, sign_flip_pvalue, wilson_interval
 
 
 def test_with_binary_outcomes_the_sign_flip_test_is_the_exact_sign_test():
@@ -48,3 +48,14 @@ def test_wilson_interval_matches_known_values():
     assert wilson_interval(0, 0) == (0.0, 1.0)
     low, high = wilson_interval(10, 10)
     assert high == 1.0 and 0.7 < low < 0.75
+
+
+def test_the_mean_interval_is_students_t():
+    # n = 2: mean 0.5, sd sqrt(1/2), t(0.975, 1) = 12.7062 (printed tables): 0.5 +- 12.7062 / 2
+    low, high = mean_interval([0.0, 1.0])
+    assert (low, high) == pytest.approx((0.5 - 6.3531, 0.5 + 6.3531), abs=1e-3)
+    # n = 5: mean 3, sd sqrt(2.5), t(0.975, 4) = 2.7764: 3 +- 2.7764 * sqrt(2.5 / 5)
+    low, high = mean_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert (low, high) == pytest.approx((3 - 1.9632, 3 + 1.9632), abs=1e-3)
+    assert mean_interval([0.25, 0.25, 0.25]) == pytest.approx((0.25, 0.25))
+    assert mean_interval([0.5]) is None and mean_interval([]) is None

@@ -142,6 +142,24 @@ def test_three_phases_and_the_admin_scores(study: tuple[StudyStore, TestClient])
             assert per_concept["control"] == (arm == "control")
     gains = [p["arms"]["concepts"]["gain"] for p in summary["participants"]]
     assert summary["arms"]["concepts"]["mean_gain"] == pytest.approx(float(np.mean(gains)))
+    # 95% Student-t intervals (t(0.975, 2) = 4.3027), per arm and for the paired difference
+    assert summary["confidence"] == 0.95
+    for arm in ("concepts", "control"):
+        values = np.array([p["arms"][arm]["gain"] for p in summary["participants"]])
+        half = 4.3027 * values.std(ddof=1) / np.sqrt(3)
+        a = summary["arms"][arm]
+        assert (a["gain_ci_low"], a["gain_ci_high"]) == pytest.approx((values.mean() - half, values.mean() + half),
+                                                                      abs=1e-3)
+    paired = np.array([p["arms"]["concepts"]["gain"] - p["arms"]["control"]["gain"] for p in summary["participants"]])
+    difference = summary["concepts_minus_control"]
+    assert difference["finished"] == 3 and difference["mean"] == pytest.approx(paired.mean())
+    half = 4.3027 * paired.std(ddof=1) / np.sqrt(3)
+    assert (difference["mean_ci_low"], difference["mean_ci_high"]) == pytest.approx(
+        (paired.mean() - half, paired.mean() + half), abs=1e-3)
+    for token, solved in zip(tokens, walks, strict=True):  # each participant's own score on the end page
+        own = client.get(f"/api/p/{token}").json()["scores"]
+        assert own == {str(ph): {"solved": sum(v for (p, _, _), v in solved.items() if p == ph), "total": 4}
+                       for ph in (1, 3)}
     assert summary["counts"] == {"participants": 3, "answers": 3 * 8, "reviews": 3 * 4}
 
     response = client.get(f"/api/admin/scores.csv?token={ADMIN}")

@@ -7,6 +7,7 @@
 - :func:`benjamini_hochberg`: which of a family of p-values are discoveries at a
   false-discovery rate ``q`` (Benjamini and Hochberg, 1995).
 - :func:`wilson_interval`: a confidence interval for a pass rate.
+- :func:`mean_interval`: a Student-t confidence interval for a mean.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["benjamini_hochberg", "sign_flip_pvalue", "wilson_interval"]
+__all__ = ["benjamini_hochberg", "mean_interval", "sign_flip_pvalue", "wilson_interval"]
 
 
 def sign_flip_pvalue(differences: Sequence[int] | np.ndarray) -> float:
@@ -79,3 +80,21 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """The Student-t confidence interval for the mean of ``values`` (independent draws).
+
+    ``mean +- t(confidence, n - 1) * sd / sqrt(n)`` with the sample standard
+    deviation; ``None`` for fewer than two values (no spread to estimate). Equal
+    values give a zero-width interval.
+    """
+    n = len(values)
+    if n < 2:
+        return None
+    from scipy.stats import t as student_t  # scipy's import is slow; only the study's summary needs it
+
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(student_t.ppf(0.5 + confidence / 2.0, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -99,6 +99,26 @@ class Domain(Component, Generic[S]):
     def action_from_text(self, state: S, text: str) -> Action:
         """Parse ``action_to_text``'s form; raises ``InvalidActionError`` on bad input."""
 
+    def action_name(self, state: S, action: Action) -> str:
+        """The legal ``action``'s name for people, in the game's usual notation for players.
+
+        The study shows moves by this name; it sends and stores ``action_to_text``.
+        The default is ``action_to_text``.
+        """
+        return self.action_to_text(state, action)
+
+    def player_name(self, player: Player) -> str:
+        """What people call ``player`` (e.g. by colour); default ``"Player 1"``, ``"Player 2"``."""
+        return f"Player {int(player) + 1}"
+
+    def last_action_name(self, state: S) -> str | None:
+        """The move that led to ``state``, named for people, or ``None`` when unknown (the default).
+
+        A domain whose text form carries the moves that led to a state can name
+        it, with a move number where the game counts moves.
+        """
+        return None
+
     def position_key(self, state: S) -> str:
         """The identity of ``state``'s position: two states with one key are the same puzzle.
 
@@ -156,6 +176,40 @@ class Domain(Component, Generic[S]):
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
             f"{body}</svg>"
         )
+
+    def render_player_svg(self, state: S, player: Player, arrows: Sequence[tuple[Action, str]] = ()) -> str:
+        """``render_svg``'s picture as ``player`` sees the board (from their side, where sides differ).
+
+        The study draws each puzzle for the side to move. The default is
+        :meth:`render_svg`, the same picture for both players; domains with a
+        board that players see from opposite sides override it (each player's
+        own side at the bottom).
+        """
+        return self.render_svg(state, arrows)
+
+    def study_assets(self) -> Mapping[str, bytes]:
+        """Files the study serves to participants' browsers, by relative path; default none.
+
+        They are served at ``/static/domain/<path>`` (JavaScript, CSS, SVG,
+        JSON). A ``board.js`` among them is the domain's client-side board: an ES
+        module exporting ``mount(element, board, moves, choose)``, which draws
+        :meth:`study_board`'s data in ``element``, lets the participant choose one
+        of ``moves`` (``[{"text", "name"}]``, the puzzle's legal moves) and calls
+        ``choose(text)`` with it; it returns ``{show(text), destroy()}``, ``show``
+        marking a move chosen with the page's buttons (``null``: none). The page
+        uses it in phases 1 and 3 and keeps :meth:`render_player_svg`'s picture
+        when it is absent or fails to load. Files must work offline (no URL
+        outside the study) under the page's Content-Security-Policy (scripts
+        and styles from the study only).
+        """
+        return {}
+
+    def study_board(self, state: S, player: Player) -> Mapping[str, Any] | None:
+        """The JSON data ``board.js`` (see :meth:`study_assets`) draws ``state`` from, for ``player``'s side.
+
+        ``None`` (the default) means no client-side board.
+        """
+        return None
 
     def render_heatmap_svg(self, state: S, heat: np.ndarray) -> str | None:
         """An SVG of where a concept lives on ``state``'s board, or ``None`` when the domain cannot say.

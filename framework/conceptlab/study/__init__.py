@@ -6,9 +6,10 @@
 - :mod:`~conceptlab.study.app` is the web app (participant and admin pages and API);
 - :mod:`~conceptlab.study.commands` wires ``conceptlab study`` into the CLI.
 
-The web app needs the ``study`` extra (FastAPI and uvicorn); the store, the
-puzzles and the scores need only the standard library. The study is domain-free:
-boards, legal moves and move texts all come from the study's Domain.
+The web app needs the ``study`` extra (FastAPI and uvicorn); the store and the
+puzzles need only the standard library, the scores' intervals scipy. The study is
+domain-free: boards, legal moves, move and player names, and any client-side
+board all come from the study's Domain.
 """
 
 from __future__ import annotations

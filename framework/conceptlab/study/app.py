@@ -36,6 +36,7 @@ from conceptlab.study.errors import (
     PhaseClosedError,
     RequestTooLargeError,
     StudyError,
+    UnknownAssetError,
 )
 from conceptlab.study.scoring import answers_csv, score_study, scores_csv, summary_json
 from conceptlab.study.store import FINISHED, Progress, StoredPuzzle, StudyStore
@@ -61,7 +62,23 @@ TokenQuery = Annotated[str | None, Query()]
 """The optional ``token`` query parameter carrying the admin token."""
 
 SOLUTION_COLOUR = "green"
+"""Arrows of the agent's moves for the side to move in the puzzle."""
+REPLY_COLOUR = "blue"
+"""Arrows of the replies the agent's line expects from the other side."""
 ANSWER_COLOUR = "red"
+"""The arrow of the participant's own phase-1 move, when it is not the agent's."""
+LEGEND: tuple[tuple[str, str], ...] = (
+    (SOLUTION_COLOUR, "the agent's move for the side to move in the puzzle"),
+    (ANSWER_COLOUR, "your phase-1 move, when it was not the agent's (first step only)"),
+    (REPLY_COLOUR, "the reply the agent's line expects from the other side"),
+)
+"""Phase 2's legend: each arrow colour and what it shows."""
+ASSET_TYPES: dict[str, str] = {
+    ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".json": "application/json",
+}
+"""Media types of the domain's files by suffix; other files are served as ``application/octet-stream``."""
+BOARD_ADAPTER = "board.js"
+"""The domain file that is its client-side board (:meth:`Domain.study_assets`)."""
 SECURITY_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -168,6 +185,7 @@ class _Study:
         self.store = store
         self.domain = domain
         self.admin_token = admin_token
+        self.assets = dict(domain.study_assets())
 
     def check_admin(self, *candidates: str | None) -> None:
         for given in candidates:
@@ -184,36 +202,107 @@ class _Study:
     def moves(self, puzzle: StoredPuzzle) -> list[dict[str, Any]]:
         state = self.domain.from_text(puzzle.puzzle.state)
         moves = [
-            {"text": self.domain.action_to_text(state, a), "action": int(a)}
+            {"text": self.domain.action_to_text(state, a), "name": self.domain.action_name(state, a),
+             "action": int(a)}
             for a in self.domain.legal_actions(state)
         ]
-        return sorted(moves, key=lambda m: m["text"])
+        return sorted(moves, key=lambda m: (m["name"], m["text"]))
+
+    def line_steps(self, puzzle: StoredPuzzle, state: Any, answer_action: int | None) -> list[dict[str, Any]]:
+        """Phase 2's line, one step per position: the puzzle, then the position after each ply.
+
+        Every board is drawn for the puzzle's side to move. Each step's arrow is
+        the line's next move (the agent's side in :data:`SOLUTION_COLOUR`, the
+        other side's replies in :data:`REPLY_COLOUR`); the first step also draws
+        the participant's own move when it differs. A line that stops being
+        legal (it should not) ends at its last legal ply.
+        """
+        player = self.domain.current_player(state)
+        actions = []
+        here = state
+        for text in puzzle.puzzle.line:
+            if self.domain.is_terminal(here):
+                break
+            try:
+                action = self.domain.action_from_text(here, text)
+            except InvalidActionError:
+                break
+            if action not in self.domain.legal_actions(here):
+                break
+            actions.append((here, action))
+            here = self.domain.apply(here, action)
+        final = here
+        steps = []
+        for ply in range(len(actions) + 1):
+            here = actions[ply][0] if ply < len(actions) else final
+            arrows = []
+            name = None
+            if ply < len(actions):
+                action = actions[ply][1]
+                mover = self.domain.current_player(here)
+                arrows.append((action, SOLUTION_COLOUR if mover == player else REPLY_COLOUR))
+                name = self.domain.action_name(here, action)
+            if ply == 0 and answer_action is not None and answer_action != puzzle.puzzle.solution_action:
+                arrows.append((answer_action, ANSWER_COLOUR))
+            steps.append({
+                "ply": ply,
+                "svg": self.domain.render_player_svg(here, player, arrows=arrows),
+                "played": self.domain.last_action_name(here) if ply else None,
+                "next": name,
+            })
+        for ply in range(1, len(steps)):  # domains that cannot name a last move: the move's own name
+            if steps[ply]["played"] is None:
+                steps[ply]["played"] = steps[ply - 1]["next"]
+        return steps
 
     def puzzle_view(self, puzzle: StoredPuzzle, progress: Progress) -> dict[str, Any]:
         phase = progress.phase
         order = progress.order[1 if phase == 2 else phase]
+        state = self.domain.from_text(puzzle.puzzle.state)
+        player = self.domain.current_player(state)
         view: dict[str, Any] = {
             "id": puzzle.id,
             "phase": phase,
             "number": order.index(puzzle.id) + 1,
             "total": len(order),
             "state": puzzle.puzzle.state,
+            "to_move": self.domain.player_name(player),
+            "last_move": self.domain.last_action_name(state),
         }
-        state = self.domain.from_text(puzzle.puzzle.state)
         if phase == 2:
             answer = progress.answers.get(puzzle.id)
             arrows = [(puzzle.puzzle.solution_action, SOLUTION_COLOUR)]
             if answer is not None and answer.action != puzzle.puzzle.solution_action:
                 arrows.append((answer.action, ANSWER_COLOUR))
+            steps = self.line_steps(puzzle, state, answer.action if answer else None)
             view.update(
-                svg=self.domain.render_svg(state, arrows=arrows),
+                svg=self.domain.render_player_svg(state, player, arrows=arrows),
                 solution=puzzle.puzzle.solution,
+                solution_name=self.domain.action_name(state, puzzle.puzzle.solution_action),
                 line=list(puzzle.puzzle.line),
+                line_names=[step["played"] for step in steps[1:]],
+                steps=steps,
+                legend=[{"colour": colour, "meaning": meaning} for colour, meaning in LEGEND],
                 your_move=answer.move if answer else None,
+                your_move_name=self.domain.action_name(state, answer.action) if answer else None,
             )
         else:
-            view.update(svg=self.domain.render_svg(state), moves=self.moves(puzzle))
+            view.update(svg=self.domain.render_player_svg(state, player), moves=self.moves(puzzle))
+            board = self.domain.study_board(state, player) if BOARD_ADAPTER in self.assets else None
+            if board is not None:
+                view["board"] = dict(board)
         return view
+
+    def own_scores(self, progress: Progress) -> dict[str, dict[str, int]]:
+        """The participant's solved and total puzzles of phases 1 and 3 (all concepts together)."""
+        return {
+            str(ph): {
+                "solved": sum(1 for pid in progress.order[ph]
+                              if pid in progress.answers and progress.answers[pid].solved),
+                "total": len(progress.order[ph]),
+            }
+            for ph in (1, 3)
+        }
 
     def participant_state(self, token: str) -> dict[str, Any]:
         participant = self.store.participant(token)
@@ -227,6 +316,7 @@ class _Study:
                 for ph in (1, 2, 3)
             },
             "puzzle": None if following is None else self.puzzle_view(self.store.puzzle(following), progress),
+            "scores": self.own_scores(progress) if progress.finished else None,
         }
 
     def open_puzzle(self, token: str, puzzle_id: int) -> StoredPuzzle:
@@ -304,6 +394,14 @@ def create_app(store: StudyStore, domain: Domain[Any], admin_token: str) -> Fast
     @app.get("/static/admin.js")
     def admin_js() -> Response:
         return Response(pages.ADMIN_JS, media_type="text/javascript")
+
+    @app.get("/static/domain/{path:path}")
+    def domain_asset(path: str) -> Response:
+        content = study.assets.get(path)
+        if content is None:
+            raise UnknownAssetError(f"no file {_quoted(path)} among the domain's files")
+        suffix = path[path.rfind("."):] if "." in path else ""
+        return Response(content, media_type=ASSET_TYPES.get(suffix, "application/octet-stream"))
 
     @app.get("/p/{token}", response_class=HTMLResponse)
     def participant_page(token: str) -> str:

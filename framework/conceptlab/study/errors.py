@@ -53,6 +53,12 @@ class UnknownPuzzleError(StudyError):
     status: ClassVar[int] = 404
 
 
+class UnknownAssetError(StudyError):
+    """A file the domain does not serve (``/static/domain/<path>``)."""
+
+    status: ClassVar[int] = 404
+
+
 class PhaseClosedError(StudyError):
     """An answer or confirmation for a puzzle of a phase that is not open for this participant."""
 

@@ -9,7 +9,11 @@ count minus phase 1's, per concept: the paper's "+0.85 puzzles per concept".
 
 Concepts marked ``control`` (they failed a filter) form the control arm and are
 scored apart from the concepts under study; a study without controls has no
-control arm.
+control arm. Each arm's mean gain comes with a :data:`CONFIDENCE` Student-t
+interval over the finished participants, and, with both arms, the paired
+difference (each finished participant's concepts gain minus their control gain)
+with its own interval: a gain on both arms is practice, the difference is what
+teaching adds.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
+from conceptlab.stats import mean_interval
 from conceptlab.study.store import Answer, Participant, StoredPuzzle, StudyStore
 
 __all__ = [
@@ -29,6 +34,8 @@ __all__ = [
 ]
 
 ARMS: tuple[str, ...] = ("concepts", "control")
+CONFIDENCE = 0.95
+"""The level of the admin summary's intervals for the mean gains."""
 
 
 @dataclass(frozen=True)
@@ -205,13 +212,33 @@ def summary_json(scores: Sequence[ParticipantScore]) -> dict[str, Any]:
             "mean_phase1": _mean(s.arms[arm].phase1.rate for s in scores if s.arms[arm].gain is not None),
             "mean_phase3": _mean(s.arms[arm].phase3.rate for s in scores if s.arms[arm].gain is not None),
             "mean_gain": _mean(s.arms[arm].gain for s in scores),
+            **_interval("gain", [s.arms[arm].gain for s in scores]),
             "mean_gain_per_concept": _mean(s.arms[arm].gain_per_concept for s in scores),
             "finished": sum(1 for s in scores if s.arms[arm].gain is not None),
         }
         for arm in ARMS
         if scores and arm in scores[0].arms
     }
-    return {"participants": participants, "concepts": concepts, "arms": arms}
+    difference = None
+    if len(arms) == 2:
+        paired = [
+            s.arms["concepts"].gain - s.arms["control"].gain  # type: ignore[operator]
+            for s in scores
+            if s.arms["concepts"].gain is not None and s.arms["control"].gain is not None
+        ]
+        difference = {"mean": _mean(paired), **_interval("mean", paired), "finished": len(paired)}
+    return {"participants": participants, "concepts": concepts, "arms": arms,
+            "concepts_minus_control": difference, "confidence": CONFIDENCE}
+
+
+def _interval(key: str, values: Sequence[float | None]) -> dict[str, float | None]:
+    """``{key}_ci_low`` and ``{key}_ci_high``: the :data:`CONFIDENCE` interval of the present values' mean.
+
+    Both are ``None`` with fewer than two values.
+    """
+    interval = mean_interval([v for v in values if v is not None], CONFIDENCE)
+    low, high = interval if interval is not None else (None, None)
+    return {f"{key}_ci_low": low, f"{key}_ci_high": high}
 
 
 CSV_COLUMNS: tuple[str, ...] = (

@@ -138,6 +138,13 @@ def check_domain(domain: Domain[Any] | type[Domain[Any]], *, games: int = 4, max
             action_text = domain.action_to_text(state, action)
             parsed = c.run("action_from_text", lambda: domain.action_from_text(state, action_text))
             c.check("action text round-trip", parsed == action, f"{action} -> {action_text!r} -> {parsed}")
+        names = [c.run("action_name", lambda: domain.action_name(state, a)) for a in legal]
+        c.check("action names are distinct non-empty strings",
+                all(isinstance(x, str) and x for x in names) and len(set(names)) == len(names), repr(names[:10]))
+        player = domain.current_player(state)
+        c.check("player_name is a non-empty string", bool(domain.player_name(player)), repr(player))
+        last = c.run("last_action_name", lambda: domain.last_action_name(state))
+        c.check("last_action_name is a string or None", last is None or isinstance(last, str), repr(last))
         c.run("apply", lambda: domain.apply(state, legal[0]))
         c.check("apply leaves its input unchanged", domain.to_text(state) == text, repr(text))
         illegal = next((a for a in range(n) if a not in set(legal)), None)
@@ -156,6 +163,15 @@ def check_domain(domain: Domain[Any] | type[Domain[Any]], *, games: int = 4, max
             c.check("encode is finite", bool(np.isfinite(enc).all()))
         svg = c.run("render_svg", lambda: domain.render_svg(states[0]))
         c.check("render_svg returns SVG", isinstance(svg, str) and "<svg" in svg)
+        for player in (0, 1):
+            seen = c.run("render_player_svg", lambda: domain.render_player_svg(states[0], player))
+            c.check("render_player_svg returns SVG", isinstance(seen, str) and "<svg" in seen)
+        assets = c.run("study_assets", lambda: dict(domain.study_assets())) or {}
+        c.check("study_assets maps relative paths to bytes",
+                all(isinstance(k, str) and k and not k.startswith("/") and ".." not in k.split("/")
+                    and isinstance(v, bytes) for k, v in assets.items()), repr(sorted(assets)[:10]))
+        board = c.run("study_board", lambda: domain.study_board(states[0], domain.current_player(states[0])))
+        c.check("study_board is JSON or None", board is None or _is_json(board), repr(board)[:200])
         planes = tuple(domain.observation_shape)
         if len(planes) == 3:
             grid = np.full(planes[1:], 0.5)
@@ -163,6 +179,17 @@ def check_domain(domain: Domain[Any] | type[Domain[Any]], *, games: int = 4, max
             c.check("render_heatmap_svg returns SVG or None",
                     heat is None or (isinstance(heat, str) and "<svg" in heat))
     return c.done()
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` survives ``json.dumps``."""
+    import json
+
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def check_agent(agent: Agent[Any] | type[Agent[Any]], domain: Domain[Any], *, seed: int = 0) -> list[str]:

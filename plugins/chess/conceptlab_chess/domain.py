@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import chess
 import chess.svg
@@ -26,6 +29,39 @@ from conceptlab_chess.state import KEPT_POSITIONS, ChessState, split_text, state
 
 if TYPE_CHECKING:
     from conceptlab.values import Puzzle
+
+STUDY_BOARD = "study_board"
+"""The package folder of the study's client-side board (``study_assets``)."""
+
+
+@functools.cache
+def study_board_assets() -> dict[str, bytes]:
+    """Every file under the package's ``study_board/`` folder by its relative path, and ``pieces.svg``.
+
+    ``pieces.svg`` is a sprite of 40x40 tiles ``wp`` ... ``bk`` holding
+    python-chess's piece drawings (drawn on 45x45), the ids cm-chessboard reads.
+    """
+    root = importlib.resources.files("conceptlab_chess") / STUDY_BOARD
+    assets: dict[str, bytes] = {}
+
+    def walk(folder: Any, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif not entry.name.startswith("."):
+                assets[prefix + entry.name] = entry.read_bytes()
+
+    walk(root, "")
+    unnamed = {symbol: re.sub(r' id="[^"]*"', "", drawing, count=1) for symbol, drawing in chess.svg.PIECES.items()}
+    tiles = "".join(
+        f'<g id="{"w" if symbol.isupper() else "b"}{symbol.lower()}" transform="scale({40 / 45:.6f})">{drawing}</g>'
+        for symbol, drawing in unnamed.items()
+    )
+    assets["pieces.svg"] = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="40" height="40" viewBox="0 0 40 40"><title>chess pieces (python-chess)</title>{tiles}</svg>'
+    ).encode()
+    return assets
 
 __all__ = ["ChessDomain", "ChessParams"]
 
@@ -255,6 +291,27 @@ class ChessDomain(Domain[ChessState]):
         except InvalidActionError:
             raise InvalidActionError(f"move {text!r} is not a legal move in {state.fen!r}") from None
 
+    def action_name(self, state: ChessState, action: Action) -> str:
+        """The move in SAN (``Nf3``, ``exd5``, ``e8=Q+``, ``O-O``)."""
+        return state.board.san(self.move_of(state, action))
+
+    def player_name(self, player: Player) -> str:
+        """``"White"`` (player 0) or ``"Black"`` (player 1)."""
+        return "White" if player == 0 else "Black"
+
+    def last_action_name(self, state: ChessState) -> str | None:
+        """The move that led to ``state`` in SAN with its move number (``"12... Nf6"``), when known.
+
+        A state read from a bare FEN does not know its last move; one read from
+        ``"<FEN> moves ..."`` does.
+        """
+        if state.last_move is None or not state.board.move_stack:
+            return None
+        before = state.board.copy()
+        before.pop()
+        dots = "." if before.turn == chess.WHITE else "..."
+        return f"{before.fullmove_number}{dots} {before.san(state.last_move)}"
+
     def move_of(self, state: ChessState, action: Action) -> chess.Move:
         """The python-chess move of ``action``; ``InvalidActionError`` when illegal."""
         move = state.moves.get(action)  # type: ignore[call-overload]
@@ -275,12 +332,23 @@ class ChessDomain(Domain[ChessState]):
         return str(state.board)
 
     def render_svg(self, state: ChessState, arrows: Sequence[tuple[Action, str]] = (), size: int = 360) -> str:
-        """An SVG board from White's side with ``arrows`` (action, colour) drawn.
+        """An SVG board from White's side with ``arrows`` (action, colour) drawn and the last move marked.
 
         An action that is not legal in ``state`` (e.g. a later move of a line)
         is drawn from its squares as read by the side to move; use
         :meth:`line_arrows` to draw a whole line with each move in its own position.
         """
+        return self._board_svg(state, arrows, chess.WHITE, size)
+
+    def render_player_svg(
+        self, state: ChessState, player: Player, arrows: Sequence[tuple[Action, str]] = (), size: int = 360
+    ) -> str:
+        """:meth:`render_svg`'s board from ``player``'s side: Black's first rank at the bottom for Black (1)."""
+        return self._board_svg(state, arrows, chess.WHITE if player == 0 else chess.BLACK, size)
+
+    def _board_svg(
+        self, state: ChessState, arrows: Sequence[tuple[Action, str]], orientation: chess.Color, size: int
+    ) -> str:
         drawn = []
         for action, colour in arrows:
             move = state.moves.get(action)  # type: ignore[call-overload]
@@ -291,7 +359,24 @@ class ChessDomain(Domain[ChessState]):
             if geometry is None:
                 raise InvalidActionError(f"action {action!r} is not a move on the board")
             drawn.append(chess.svg.Arrow(geometry[0], geometry[1], color=colour))
-        return chess.svg.board(state.board, arrows=drawn, lastmove=state.last_move, size=size)
+        return chess.svg.board(state.board, orientation=orientation, arrows=drawn, lastmove=state.last_move, size=size)
+
+    def study_assets(self) -> Mapping[str, bytes]:
+        """The study's client-side board: ``board.js`` over the vendored cm-chessboard (MIT) and a piece sprite.
+
+        The files are the package's ``study_board/`` folder (see its README) and
+        ``pieces.svg``, made from python-chess's piece drawings.
+        """
+        return study_board_assets()
+
+    def study_board(self, state: ChessState, player: Player) -> dict[str, Any]:
+        """``board.js``'s data: the FEN, the side at the bottom and to move (``"w"``/``"b"``), the last move in UCI."""
+        return {
+            "fen": state.fen,
+            "orientation": "w" if player == 0 else "b",
+            "turn": "w" if state.board.turn == chess.WHITE else "b",
+            "last_move": state.last_move.uci() if state.last_move is not None else None,
+        }
 
     def render_heatmap_svg(self, state: ChessState, heat: np.ndarray, size: int = 360) -> str | None:
         """The board from White's side with each square shaded by its weight in ``heat``.

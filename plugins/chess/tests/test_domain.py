@@ -235,3 +235,36 @@ def test_a_footprint_shades_the_square_of_its_plane_cell(domain: ChessDomain, fe
     other = chess.square_mirror(square) ^ 4  # same flip, a-file
     assert shaded == {corner(square): pytest.approx(200 / 255), corner(other): pytest.approx(100 / 255)}
     assert domain.render_heatmap_svg(domain.from_text(fen), np.zeros((3, 3))) is None
+
+
+def test_moves_and_players_have_the_names_chess_players_use(domain: ChessDomain) -> None:
+    start = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
+    state = domain.from_text(f"{start} moves e2e4 e7e5 g1f3")
+    assert domain.player_name(domain.current_player(state)) == "Black" and domain.player_name(0) == "White"
+    assert domain.last_action_name(state) == "2. Nf3"
+    assert domain.action_name(state, domain.action_from_text(state, "b8c6")) == "Nc6"
+    after = domain.apply(state, domain.action_from_text(state, "b8c6"))
+    assert domain.last_action_name(after) == "2... Nc6"
+    names = {domain.action_name(state, a) for a in domain.legal_actions(state)}
+    assert {"Nc6", "Ke7", "Qh4", "a6"} <= names and len(names) == len(domain.legal_actions(state))
+    assert domain.last_action_name(domain.from_text(start)) is None  # a bare FEN does not know its last move
+    promotion = domain.from_text("8/P7/8/8/8/8/k7/4K3 w - - 0 1")
+    assert domain.action_name(promotion, domain.action_from_text(promotion, "a7a8q")) == "a8=Q+"
+    castle = domain.from_text("r3k2r/8/8/8/8/8/8/R3K2R w KQkq - 0 1")
+    assert domain.action_name(castle, domain.action_from_text(castle, "e1g1")) == "O-O"
+
+
+def test_the_board_is_drawn_from_the_players_side(domain: ChessDomain) -> None:
+    state = domain.from_text("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1 moves e2e4")
+
+    def y_of(svg: str, square: str) -> float:
+        found = re.search(rf'<rect x="[\d.]+" y="([\d.]+)"[^>]*class="square \w+ {square}"', svg)
+        assert found
+        return float(found.group(1))
+
+    white, black = domain.render_player_svg(state, 0), domain.render_player_svg(state, 1)
+    assert y_of(white, "a1") > y_of(white, "a8") and y_of(black, "a1") < y_of(black, "a8")
+    assert domain.render_svg(state) == white
+    marked = re.findall(r'class="square \w+ lastmove (\w+)"', black)
+    assert sorted(marked) == ["e2", "e4"]  # the last move, e2-e4, is marked
+    assert "lastmove" not in domain.render_player_svg(domain.initial_state(), 1)
