@@ -41,7 +41,8 @@ from conceptlab.errors import RunDirError
 from conceptlab.spec import STAGES, RunSpec, spec_hash, stage_hashes
 
 __all__ = [
-    "FORMAT_VERSION", "RunDir", "atomic_write_bytes", "atomic_write_json", "check_format", "package_versions",
+    "FORMAT_VERSION", "RunDir", "atomic_write_bytes", "atomic_write_json", "check_format", "file_sha256",
+    "package_versions",
     "read_json",
 ]
 
@@ -87,7 +88,8 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of the file ``path`` (hex), read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -241,7 +243,7 @@ class RunDir:
         for file in sorted(folder.rglob("*")) if folder.is_dir() else ():
             relative = file.relative_to(self.path)
             if file.is_file() and not any(part.startswith(".") for part in relative.parts):
-                out[str(relative)] = _sha256(file)
+                out[str(relative)] = file_sha256(file)
         return out
 
     def damaged(self, stage: str, record: dict[str, Any]) -> list[str]:
@@ -250,7 +252,7 @@ class RunDir:
         recorded: dict[str, str] = record.get("checksums") or {}
         return [
             name for name, digest in sorted(recorded.items())
-            if not (self.path / name).is_file() or _sha256(self.path / name) != digest
+            if not (self.path / name).is_file() or file_sha256(self.path / name) != digest
         ]
 
     def repair(self, stage: str, files: list[str]) -> None:
