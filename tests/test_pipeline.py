@@ -16,6 +16,7 @@ from conceptlab.errors import RunDirError, SpecError
 from conceptlab.hookspecs import hookimpl
 from conceptlab.plugins import get_registry
 from conceptlab.pipeline import run_pipeline
+from conceptlab.run.store import read_candidates
 from conceptlab.rundir import RunDir
 from conceptlab.spec import STAGES, load_spec
 from conceptlab.testing.harness import run_cli
@@ -84,8 +85,7 @@ def test_artifacts_of_each_stage_exist(tiny_run):
 
 def test_every_candidate_has_a_verdict_or_an_explained_failure(tiny_run):
     teach = {v["concept_id"]: v for v in json.loads((tiny_run / "teach" / "summary.json").read_text())}
-    for path in (tiny_run / "mine" / "candidates").glob("*.json"):
-        record = json.loads(path.read_text())
+    for record in read_candidates(tiny_run):
         if record["vector"] is None:
             assert record["reason"], record["id"]
         else:

@@ -42,10 +42,15 @@ def test_open_run_gives_frozen_values_that_match_the_artifacts(run, workdir):
     assert all(isinstance(c, CheckpointInfo) for c in series) and [c.step for c in series] == [0, 1, 2]
     assert Path(series[-1].path).is_file()
     concepts = run.concepts()
-    records = [json.loads(p.read_text()) for p in sorted((path / "mine" / "candidates").glob("*.json"))]
-    assert [c.id for c in concepts] == [r["id"] for r in records if r["vector"] is not None]
+    files = sorted((path / "mine" / "candidates").glob("*.json"))
+    records = [json.loads(p.read_text()) for p in files]
+    assert all("vector" not in r for r in records)  # vectors live in array files, not JSON lists
+    mined = [(p, r) for p, r in zip(files, records, strict=True) if r.get("arrays_file")]
+    assert [c.id for c in concepts] == [r["id"] for _, r in mined]
     assert all(isinstance(c, Concept) and c.vector.dtype == np.float64 for c in concepts)
-    assert np.array_equal(run.concept(concepts[0].id).vector, np.asarray(records[0]["vector"]))
+    file, record = mined[0]
+    with np.load(file.with_name(record["arrays_file"])) as data:
+        assert np.array_equal(run.concept(record["id"]).vector, data["vector"])
     teach = run.verdicts("teach")
     summary = json.loads((path / "teach" / "summary.json").read_text())
     assert [v.concept_id for v in teach] == [v["concept_id"] for v in summary]
@@ -149,6 +154,23 @@ def test_a_series_recorded_without_hashes_still_reads(workdir, tmp_path):
     assert [c.file_sha256 for c in old.checkpoints()] == ["", "", ""]
     concept = old.concepts()[0]
     assert old.score(concept, old.positions("pool")[:2]).shape == (2,)
+
+
+def test_candidates_written_with_json_vectors_read_the_same(run, workdir, tmp_path):
+    copy = tmp_path / "tiny"
+    shutil.copytree(workdir / "runs" / "tictactoe-tiny", copy)
+    for path in sorted((copy / "mine" / "candidates").glob("*.json")):
+        record = json.loads(path.read_text())
+        npz = path.with_name(record.pop("arrays_file"))
+        with np.load(npz) as data:
+            record["vector"] = [float(x) for x in data["vector"]]
+        npz.unlink()
+        path.write_text(json.dumps(record))
+    assert not list((copy / "mine" / "candidates").glob("*.npz"))
+    old = conceptlab.open_run(copy).concepts()
+    assert [c.id for c in old] == [c.id for c in run.concepts()]
+    for a, b in zip(old, run.concepts(), strict=True):
+        assert a.vector.dtype == np.float64 and np.array_equal(a.vector, b.vector)
 
 
 def test_the_python_api_example_runs(workdir):

@@ -14,7 +14,7 @@ final agent and returns how present a concept is in each (``v . z`` at the
 concept's layer), the number the stages rank prototypes and puzzles by.
 
 The readers here are the ones the stages use too (:func:`read_checkpoints`,
-:func:`concept_from_record`), so a run is read one way.
+:func:`read_candidates`, :func:`concept_from_record`), so a run is read one way.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 from conceptlab.activations import read_layer
 from conceptlab.errors import CheckpointError, RunDirError
-from conceptlab.rundir import MANIFEST, check_format, file_sha256, read_json
+from conceptlab.rundir import MANIFEST, check_format, file_sha256, read_json, read_record
 from conceptlab.spec import STAGES, RunSpec, spec_from_dict
 from conceptlab.values import CheckpointInfo, Concept, Verdict
 
@@ -37,6 +37,7 @@ __all__ = [
     "Run",
     "concept_from_record",
     "open_run",
+    "read_candidates",
     "read_checkpoints",
     "verdict_from_json",
     "verify_checkpoint",
@@ -123,6 +124,23 @@ def read_checkpoints(run_path: Path, *, verify: bool = True) -> list[CheckpointI
     return series
 
 
+def read_candidates(run_path: Path) -> list[dict[str, Any]]:
+    """The mine stage's candidate records of the run in ``run_path``, in mining order.
+
+    Each record's ``vector`` is a float64 array read from the candidate's array file
+    (``mine/candidates/<i>.npz``), or ``None`` where mining failed; a record written
+    with its vector as a JSON list (runs from before the array files) reads the same.
+    """
+    folder = Path(run_path) / "mine" / "candidates"
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        record = read_record(path)
+        if record.get("vector") is not None:
+            record["vector"] = np.asarray(record["vector"], dtype=np.float64)
+        records.append(record)
+    return records
+
+
 def concept_from_record(record: Mapping[str, Any], run_name: str) -> Concept:
     """The :class:`Concept` of a mined candidate record (``mine/candidates/<i>.json``)."""
     return Concept(
@@ -205,8 +223,8 @@ class Run:
 
     @functools.cached_property
     def _candidates(self) -> list[dict[str, Any]]:
-        folder = self._need("mine") / "candidates"
-        return [read_json(path) for path in sorted(folder.glob("*.json"))]
+        self._need("mine")
+        return read_candidates(self.path)
 
     def concepts(self) -> list[Concept]:
         """Every mined concept (candidates the miner solved), in mining order."""
