@@ -126,7 +126,8 @@ def test_report_is_self_contained(tiny_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_when", ["train/games-0002/00001.npz", "collect/disagreements/00002.json"])
+@pytest.mark.parametrize("kill_when", ["train/games-0002/00001.npz", "collect/disagreements/00002.json",
+                                       "mine/candidates/00002.npz"])
 def test_sigkill_mid_stage_then_resume_gives_identical_artifacts(tiny_run, tmp_path, kill_when):
     reference = tiny_run
     killed = tmp_path / "killed"
