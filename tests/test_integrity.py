@@ -30,7 +30,8 @@ def _files(path: Path) -> dict[str, tuple[bytes, int]]:
 
 def _same_unit(name: str, other: str) -> bool:
     """Whether two files are one unit: a candidate's JSON and its array file are written together."""
-    return name == other or (name.startswith("candidates/") and Path(name).with_suffix("") == Path(other).with_suffix(""))
+    stem, other_stem = Path(name).with_suffix(""), Path(other).with_suffix("")
+    return name == other or (name.startswith("candidates/") and stem == other_stem)
 
 
 def test_every_finished_stage_records_the_checksum_of_each_of_its_files(finished):

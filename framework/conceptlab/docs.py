@@ -135,7 +135,7 @@ _ROLE = re.compile(r":(?:class|func|meth|data|attr|mod|exc|obj):`~?([^`]+)`")
 
 
 def _markdown(doc: str) -> str:
-    """A numpy/Google-style docstring as markdown: code in single backticks, sections as lists."""
+    """A docstring as markdown: code in single backticks, ``Args:``-style sections as lists."""
     out: list[str] = []
     section: str | None = None
     for line in doc.splitlines():
@@ -146,9 +146,10 @@ def _markdown(doc: str) -> str:
             out += ["", f"**{section}:**", ""]
         elif section and line.startswith("    "):
             body = line.strip()
-            item = _ITEM.match(body) if section != "Returns" and section != "Yields" else None
+            item = _ITEM.match(body) if section not in ("Returns", "Yields") else None
             if item and not line.startswith("     "):
-                out.append(f"- `{item.group(1)}`" + (f" ({item.group(2)})" if item.group(2) else "") + f": {item.group(3)}")
+                kind = f" ({item.group(2)})" if item.group(2) else ""
+                out.append(f"- `{item.group(1)}`{kind}: {item.group(3)}")
             elif out and out[-1].startswith("- "):
                 out[-1] += " " + body
             else:
