@@ -16,6 +16,7 @@ from conceptlab.errors import RunDirError, SpecError
 from conceptlab.hookspecs import hookimpl
 from conceptlab.plugins import get_registry
 from conceptlab.pipeline import run_pipeline
+from conceptlab.run.store import read_candidates
 from conceptlab.rundir import RunDir
 from conceptlab.spec import STAGES, load_spec
 from conceptlab.testing.harness import run_cli
@@ -84,8 +85,7 @@ def test_artifacts_of_each_stage_exist(tiny_run):
 
 def test_every_candidate_has_a_verdict_or_an_explained_failure(tiny_run):
     teach = {v["concept_id"]: v for v in json.loads((tiny_run / "teach" / "summary.json").read_text())}
-    for path in (tiny_run / "mine" / "candidates").glob("*.json"):
-        record = json.loads(path.read_text())
+    for record in read_candidates(tiny_run):
         if record["vector"] is None:
             assert record["reason"], record["id"]
         else:
@@ -126,7 +126,8 @@ def test_report_is_self_contained(tiny_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_when", ["train/games-0002/00001.npz", "collect/disagreements/00002.json"])
+@pytest.mark.parametrize("kill_when", ["train/games-0002/00001.npz", "collect/disagreements/00002.json",
+                                       "mine/candidates/00002.npz"])
 def test_sigkill_mid_stage_then_resume_gives_identical_artifacts(tiny_run, tmp_path, kill_when):
     reference = tiny_run
     killed = tmp_path / "killed"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 
 import conceptlab
-from conceptlab.errors import RunDirError
+from conceptlab.errors import CheckpointError, RunDirError
 from conceptlab.pipeline import run_pipeline
 from conceptlab.spec import load_spec
 from conceptlab.values import CheckpointInfo, Concept, Verdict
@@ -40,10 +42,15 @@ def test_open_run_gives_frozen_values_that_match_the_artifacts(run, workdir):
     assert all(isinstance(c, CheckpointInfo) for c in series) and [c.step for c in series] == [0, 1, 2]
     assert Path(series[-1].path).is_file()
     concepts = run.concepts()
-    records = [json.loads(p.read_text()) for p in sorted((path / "mine" / "candidates").glob("*.json"))]
-    assert [c.id for c in concepts] == [r["id"] for r in records if r["vector"] is not None]
+    files = sorted((path / "mine" / "candidates").glob("*.json"))
+    records = [json.loads(p.read_text()) for p in files]
+    assert all("vector" not in r for r in records)  # vectors live in array files, not JSON lists
+    mined = [(p, r) for p, r in zip(files, records, strict=True) if r.get("arrays_file")]
+    assert [c.id for c in concepts] == [r["id"] for _, r in mined]
     assert all(isinstance(c, Concept) and c.vector.dtype == np.float64 for c in concepts)
-    assert np.array_equal(run.concept(concepts[0].id).vector, np.asarray(records[0]["vector"]))
+    file, record = mined[0]
+    with np.load(file.with_name(record["arrays_file"])) as data:
+        assert np.array_equal(run.concept(record["id"]).vector, data["vector"])
     teach = run.verdicts("teach")
     summary = json.loads((path / "teach" / "summary.json").read_text())
     assert [v.concept_id for v in teach] == [v["concept_id"] for v in summary]
@@ -92,6 +99,78 @@ def test_a_stage_that_has_not_finished_is_named(tmp_path):
     assert len(partial.checkpoints()) == 3
     with pytest.raises(RunDirError, match=r"the mine stage has not finished in .*partial\' \(status: pending\)"):
         partial.concepts()
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_the_series_records_each_checkpoint_files_hash(run):
+    for info in run.checkpoints():
+        assert info.file_sha256 == hashlib.sha256(Path(info.path).read_bytes()).hexdigest()
+
+
+def test_a_checkpoint_changed_since_the_run_recorded_it_fails_to_load(workdir, tmp_path):
+    copy = tmp_path / "tiny"
+    shutil.copytree(workdir / "runs" / "tictactoe-tiny", copy)
+    victim = copy / "train" / "checkpoints" / "ckpt-0001.pt"
+    _flip_a_byte(victim)
+    changed = conceptlab.open_run(copy)
+    message = rf"checkpoint '{re.escape(str(victim))}' changed since the run recorded it .*train stage anew"
+    with pytest.raises(CheckpointError, match=message):
+        changed.checkpoints()
+    with pytest.raises(CheckpointError, match=message):
+        changed.agent(-1)  # the final checkpoint is sound, but the series is read whole
+    victim.unlink()
+    with pytest.raises(CheckpointError, match=rf"checkpoint '{re.escape(str(victim))}' .* is missing"):
+        conceptlab.open_run(copy).checkpoints()
+
+
+def test_a_stage_refuses_a_given_checkpoint_that_changed(workdir, tmp_path):
+    given = tmp_path / "given"
+    shutil.copytree(workdir / "runs" / "tictactoe-tiny" / "train" / "checkpoints", given)
+    files = [str(p) for p in sorted(given.glob("*.pt"))]
+    spec = load_spec(TINY, [f"stages.train.checkpoints={json.dumps(files)}"])
+    out = tmp_path / "run"
+    run_pipeline(spec, out, stages=["train"], progress=False)
+    assert [c.file_sha256 for c in conceptlab.open_run(out).checkpoints()] == [
+        hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files
+    ]
+    _flip_a_byte(given / "ckpt-0002.pt")
+    with pytest.raises(CheckpointError, match=r"ckpt-0002.pt' changed since the run recorded it"):
+        run_pipeline(spec, out, stages=["collect"], resume=True, progress=False)
+    assert json.loads((out / "manifest.json").read_text())["stages"]["collect"]["status"] == "failed"
+
+
+def test_a_series_recorded_without_hashes_still_reads(workdir, tmp_path):
+    copy = tmp_path / "tiny"
+    shutil.copytree(workdir / "runs" / "tictactoe-tiny", copy)
+    series_path = copy / "train" / "checkpoints.json"
+    records = json.loads(series_path.read_text())
+    series_path.write_text(json.dumps([{k: v for k, v in r.items() if k != "file_sha256"} for r in records]))
+    old = conceptlab.open_run(copy)
+    assert [c.file_sha256 for c in old.checkpoints()] == ["", "", ""]
+    concept = old.concepts()[0]
+    assert old.score(concept, old.positions("pool")[:2]).shape == (2,)
+
+
+def test_candidates_written_with_json_vectors_read_the_same(run, workdir, tmp_path):
+    copy = tmp_path / "tiny"
+    shutil.copytree(workdir / "runs" / "tictactoe-tiny", copy)
+    for path in sorted((copy / "mine" / "candidates").glob("*.json")):
+        record = json.loads(path.read_text())
+        npz = path.with_name(record.pop("arrays_file"))
+        with np.load(npz) as data:
+            record["vector"] = [float(x) for x in data["vector"]]
+        npz.unlink()
+        path.write_text(json.dumps(record))
+    assert not list((copy / "mine" / "candidates").glob("*.npz"))
+    old = conceptlab.open_run(copy).concepts()
+    assert [c.id for c in old] == [c.id for c in run.concepts()]
+    for a, b in zip(old, run.concepts(), strict=True):
+        assert a.vector.dtype == np.float64 and np.array_equal(a.vector, b.vector)
 
 
 def test_the_python_api_example_runs(workdir):

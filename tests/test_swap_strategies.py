@@ -27,6 +27,7 @@ from conceptlab.hookspecs import hookimpl
 from conceptlab.interfaces import NoveltyContext, NoveltyFilter, StrictParams
 from conceptlab.pipeline import run_pipeline
 from conceptlab.plugins import get_registry
+from conceptlab.run.store import read_candidates
 from conceptlab.rundir import RunDir, atomic_write_json
 from conceptlab.spec import apply_overrides, spec_from_dict
 from conceptlab.values import Concept, Verdict
@@ -107,7 +108,7 @@ def run_variant(
 
 
 def _candidates(run: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((run / "mine" / "candidates").glob("*.json"))]
+    return read_candidates(run)
 
 
 def _check_verdict(verdict: dict[str, Any]) -> None:

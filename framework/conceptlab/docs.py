@@ -1,20 +1,45 @@
 """Reference pages generated from the code, so that they cannot drift from it.
 
 ``docs/specs.md`` is :func:`spec_reference`'s output (``conceptlab spec schema
---markdown``); a test fails when the committed page differs.
+--markdown``) and ``docs/interfaces.md`` is :func:`interfaces_reference`'s
+(``python -m conceptlab.docs interfaces``); a test fails when a committed page
+differs. ``python -m conceptlab.docs PAGE`` prints either page (``specs`` or
+``interfaces``).
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
+import dataclasses
+import inspect
 import json
+import re
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pydantic
 
+from conceptlab.interfaces import (
+    Agent,
+    Component,
+    ConceptMiner,
+    Domain,
+    NoveltyContext,
+    NoveltyFilter,
+    RolloutParams,
+    Search,
+    StrictParams,
+    TeachabilityContext,
+    TeachabilityFilter,
+    TrainableAgent,
+)
 from conceptlab.plugins import REGISTER_HOOKS, Registry
 from conceptlab.spec import RunSpec
 
-__all__ = ["model_table", "spec_reference"]
+__all__ = ["INTERFACE_PAGE", "interfaces_reference", "main", "model_table", "spec_reference"]
 
 
 def _default(field: Any) -> str:
@@ -80,3 +105,210 @@ def spec_reference(registry: Registry) -> str:
     parts.append(json.dumps(RunSpec.model_json_schema(), indent=2, sort_keys=True))
     parts.append("\n```\n")
     return "".join(parts)
+
+
+# -- the interfaces page ------------------------------------------------------------------------
+
+INTERFACE_PAGE: tuple[tuple[type, str], ...] = (
+    (Component, "The base of every component: what a plugin's class declares."),
+    (StrictParams, "The base of every component's ``Params``."),
+    (Domain, ""),
+    (Agent, ""),
+    (TrainableAgent, ""),
+    (Search, ""),
+    (RolloutParams, "The params ``Search.rollouts`` receives (the spec's ``stages.collect.rollout``)."),
+    (ConceptMiner, ""),
+    (TeachabilityFilter, ""),
+    (TeachabilityContext, "What ``TeachabilityFilter.prepare`` receives."),
+    (NoveltyFilter, ""),
+    (NoveltyContext, "What ``NoveltyFilter.prepare`` receives."),
+)
+"""The classes of ``docs/interfaces.md``, in order, each with a line on its role (or none)."""
+
+_WIDTH = 100
+"""Longer signatures get one parameter per line."""
+
+
+_SECTION = re.compile(r"^(Args|Returns|Yields|Raises):$")
+_ITEM = re.compile(r"^([\w.*]+(?:, [\w.*]+)*)(?: \(([^)]*)\))?: (.*)$")
+_ROLE = re.compile(r":(?:class|func|meth|data|attr|mod|exc|obj):`~?([^`]+)`")
+
+
+def _markdown(doc: str) -> str:
+    """A docstring as markdown: code in single backticks, ``Args:``-style sections as lists."""
+    out: list[str] = []
+    section: str | None = None
+    for line in doc.splitlines():
+        line = _ROLE.sub(r"``\1``", line).replace("``", "`")
+        match = _SECTION.match(line)
+        if match:
+            section = match.group(1)
+            out += ["", f"**{section}:**", ""]
+        elif section and line.startswith("    "):
+            body = line.strip()
+            item = _ITEM.match(body) if section not in ("Returns", "Yields") else None
+            if item and not line.startswith("     "):
+                kind = f" ({item.group(2)})" if item.group(2) else ""
+                out.append(f"- `{item.group(1)}`{kind}: {item.group(3)}")
+            elif out and out[-1].startswith("- "):
+                out[-1] += " " + body
+            else:
+                out.append(f"- {body}")
+        else:
+            if line.strip():
+                section = None
+            out.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+
+
+def _doc(obj: Any) -> str:
+    """``obj``'s own docstring, dedented, as markdown (empty when it has none)."""
+    return _markdown(inspect.cleandoc(obj.__doc__)) if obj.__doc__ else ""
+
+
+def _annotation(value: Any) -> str:
+    if isinstance(value, str):  # the modules use ``from __future__ import annotations``
+        return value
+    return inspect.formatannotation(value)
+
+
+def _signature(name: str, fn: Callable[..., Any]) -> str:
+    """``def name(...) -> ...`` as written in the source (annotations as text, defaults as repr)."""
+    sig = inspect.signature(fn)
+    params, star_done = [], False
+    for param in sig.parameters.values():
+        if param.kind is param.KEYWORD_ONLY and not star_done:
+            params.append("*")
+            star_done = True
+        prefix = {param.VAR_POSITIONAL: "*", param.VAR_KEYWORD: "**"}.get(param.kind, "")
+        star_done = star_done or param.kind is param.VAR_POSITIONAL
+        text = prefix + param.name
+        if param.annotation is not param.empty:
+            text += f": {_annotation(param.annotation)}"
+            if param.default is not param.empty:
+                text += f" = {param.default!r}"
+        elif param.default is not param.empty:
+            text += f"={param.default!r}"
+        params.append(text)
+    returns = "" if sig.return_annotation is sig.empty else f" -> {_annotation(sig.return_annotation)}"
+    one_line = f"def {name}({', '.join(params)}){returns}"
+    if len(one_line) <= _WIDTH:
+        return one_line
+    inner = "".join(f"    {p},\n" for p in params)
+    return f"def {name}(\n{inner}){returns}"
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """Attribute name -> the docstring written under it in ``cls``'s body (PEP 257 attribute docstrings)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs = {}
+    for node, after in zip(body, body[1:]):
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        if (isinstance(target, ast.Name) and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
+            docs[target.id] = _markdown(inspect.cleandoc(after.value.value))
+    return docs
+
+
+def _member_section(name: str, member: Any) -> str:
+    if isinstance(member, property):
+        fn, decorator = member.fget, "@property\n"
+    elif isinstance(member, classmethod):
+        fn, decorator = member.__func__, "@classmethod\n"
+    elif isinstance(member, staticmethod):
+        fn, decorator = member.__func__, "@staticmethod\n"
+    else:
+        fn, decorator = member, ""
+    doc = _doc(fn) or "(no docstring)"
+    return f"#### `{name}`\n\n```python\n{decorator}{_signature(name, fn)}\n```\n\n{doc}\n\n"
+
+
+def _is_method(member: Any) -> bool:
+    return isinstance(member, (property, classmethod, staticmethod)) or inspect.isfunction(member)
+
+
+def _interface_section(cls: type, role: str) -> str:
+    """One class of the interfaces page: its contract, attributes and methods."""
+    title = f"## `{cls.__name__}`"
+    kind = cls.__dict__.get("kind")
+    if isinstance(kind, str) and cls is not Component:
+        title += f" (component kind `{kind}`)"
+    bases = [b.__name__ for b in cls.__bases__ if b.__module__.startswith("conceptlab.")]
+    where = f"`{cls.__module__}.{cls.__qualname__}`" + (f", a subclass of `{'`, `'.join(bases)}`" if bases else "")
+    parts = [f"{title}\n\n{where}.{' ' + _markdown(role) if role else ''}\n\n{_doc(cls)}\n\n"]
+    if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel):
+        if cls.model_fields:
+            parts.append(model_table(cls) + "\n")
+        return "".join(parts)
+    attributes = _attribute_docs(cls)
+    if dataclasses.is_dataclass(cls):
+        rows = ["| field | type | default | description |", "| --- | --- | --- | --- |"]
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                default = f"`{f.default!r}`"
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f"`{f.default_factory()!r}`"
+            else:
+                default = "required"
+            desc = attributes.get(f.name, "").replace("\n", " ").replace("|", "\\|")
+            type_text = _annotation(f.type).replace("|", "\\|")
+            rows.append(f"| `{f.name}` | `{type_text}` | {default} | {desc} |")
+        parts.append("\n".join(rows) + "\n\n")
+        return "".join(parts)
+    documented = {name: doc for name, doc in attributes.items() if name != "kind"}
+    if documented:
+        parts.append("### Class attributes\n\n")
+        parts.extend(f"- `{name}`: {doc.replace(chr(10), ' ')}\n" for name, doc in documented.items())
+        parts.append("\n")
+    members = [(name, m) for name, m in cls.__dict__.items() if _is_method(m) and not name.startswith("_")]
+    abstract = [(n, m) for n, m in members if getattr(m, "__isabstractmethod__", False)]
+    default = [(n, m) for n, m in members if not getattr(m, "__isabstractmethod__", False)]
+    init = cls.__dict__.get("__init__")
+    if init is not None:
+        parts.append(f"### Constructor\n\n```python\n{_signature('__init__', init)}\n```\n\n")
+    if abstract:
+        parts.append("### Abstract methods (every implementation defines them)\n\n")
+        parts.extend(_member_section(n, m) for n, m in abstract)
+    if default:
+        parts.append("### Methods with a default (override where the default does not fit)\n\n")
+        parts.extend(_member_section(n, m) for n, m in default)
+    return "".join(parts)
+
+
+def interfaces_reference() -> str:
+    """The interfaces page: each interface's contract, every abstract method's signature and docstring."""
+    parts = [
+        "# Interfaces\n\n",
+        "Generated from the docstrings of `conceptlab.interfaces` by\n",
+        "`python -m conceptlab.docs interfaces > docs/interfaces.md`; do not edit by hand.\n",
+        "A component subclasses one of these classes and defines its abstract methods;\n",
+        "[writing_plugins.md](writing_plugins.md) shows a whole plugin, and the contract kit\n",
+        "(`conceptlab.testing`) checks an implementation against these contracts.\n\n",
+    ]
+    parts += [f"- [`{cls.__name__}`](#{cls.__name__.lower()})\n" for cls, _ in INTERFACE_PAGE]
+    parts.append("\n")
+    parts += [_interface_section(cls, role) for cls, role in INTERFACE_PAGE]
+    return "".join(parts).rstrip("\n") + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m conceptlab.docs {specs,interfaces}``: print a generated page."""
+    parser = argparse.ArgumentParser(prog="python -m conceptlab.docs", description=main.__doc__)
+    parser.add_argument("page", choices=["specs", "interfaces"], help="the page to print")
+    args = parser.parse_args(argv)
+    if args.page == "interfaces":
+        sys.stdout.write(interfaces_reference())
+    else:
+        from conceptlab.plugins import get_registry
+
+        sys.stdout.write(spec_reference(get_registry()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

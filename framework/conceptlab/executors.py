@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -60,8 +62,30 @@ class SerialExecutor(Executor):
             yield index, fn(payload)
 
 
-def _init_worker() -> None:
-    """The thread policy in a worker (one numeric thread unless overridden): the pool supplies the parallelism."""
+PARENT_CHECK_SECONDS = 0.5
+"""How often a pool worker checks that the process that started it is still alive."""
+
+
+def _exit_with_parent(parent: int, interval: float = PARENT_CHECK_SECONDS) -> None:
+    """Exit this process as soon as ``parent`` is no longer its parent (it died; the process was
+    handed to another), even in the middle of a unit.
+
+    A pool worker otherwise outlives a parent killed with SIGKILL: it waits for work
+    on a queue whose write end it holds itself, so it never sees the end of input.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="conceptlab-parent-watch", daemon=True).start()
+
+
+def _init_worker(parent: int | None = None) -> None:
+    """Set up a pool worker: it exits when ``parent`` dies, and runs under the thread policy
+    (one numeric thread unless overridden): the pool supplies the parallelism."""
+    if parent is not None:
+        _exit_with_parent(parent)
     apply_thread_policy()
     try:
         import torch  # noqa: F401  (imported after the policy set OMP_NUM_THREADS and the wait policy)
@@ -72,6 +96,9 @@ def _init_worker() -> None:
 
 class LocalExecutor(Executor):
     """A pool of worker processes on this machine (``spawn`` start method).
+
+    Each worker exits within :data:`PARENT_CHECK_SECONDS` of the process that started
+    it dying, however it died (SIGKILL included), so a killed run leaves no workers.
 
     Args:
         workers: Pool size; default the machine's CPU count.
@@ -89,6 +116,7 @@ class LocalExecutor(Executor):
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

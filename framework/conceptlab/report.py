@@ -32,6 +32,7 @@ import numpy as np
 from conceptlab.errors import ConceptlabError, RunDirError
 from conceptlab.plots import ForestRow, bar_chart, diverging_colour, forest_plot, line_chart, sequential_colour
 from conceptlab.plugins import Registry
+from conceptlab.run.store import read_candidates
 from conceptlab.rundir import atomic_write_bytes, read_json
 from conceptlab.spec import STAGES, ResolvedSpec, resolve_spec, spec_from_dict
 
@@ -511,8 +512,7 @@ def _footprints(run: Path, resolved: ResolvedSpec, domain: Any, teach: dict[str,
     wanted = {cid for cid, v in (*teach.items(), *novelty.items()) if v["passed"]}
     if not wanted:
         return "<p>No candidate passed the teachability or the novelty filter.</p>"
-    records = [r for r in (read_json(p) for p in sorted((run / "mine" / "candidates").glob("*.json")))
-               if r["id"] in wanted and r.get("vector") is not None]
+    records = [r for r in read_candidates(run) if r["id"] in wanted and r.get("vector") is not None]
     records.sort(key=lambda r: (-_effect_or_least(teach.get(r["id"])), r["id"]))
     dropped = len(records) - MAX_FOOTPRINTS
     records = records[:MAX_FOOTPRINTS]

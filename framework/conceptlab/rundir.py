@@ -11,7 +11,9 @@ Layout::
 
 A unit of work is done exactly when its artifact exists: writers go to a
 temporary name and are renamed into place, so a run killed at any instant
-leaves only whole artifacts behind and resumes from the next missing one.
+leaves only whole artifacts behind and resumes from the next missing one. A
+record whose arrays are kept beside it (:func:`write_record`) writes its array
+file first and its JSON last, so the JSON exists only when both are whole.
 
 Each stage's record in the manifest carries the stage's hash
 (:func:`conceptlab.spec.stage_hashes`): what its results depend on. A resumed
@@ -28,7 +30,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -37,12 +39,16 @@ from typing import Any
 import numpy as np
 
 from conceptlab.activations import STORE_DIR
+from conceptlab.arrays import save_npz
 from conceptlab.errors import RunDirError
 from conceptlab.spec import STAGES, RunSpec, spec_hash, stage_hashes
 
 __all__ = [
-    "FORMAT_VERSION", "RunDir", "atomic_write_bytes", "atomic_write_json", "check_format", "package_versions",
+    "FORMAT_VERSION", "RunDir", "atomic_write_bytes", "atomic_write_json", "check_format", "file_sha256",
+    "package_versions",
     "read_json",
+    "read_record",
+    "write_record",
 ]
 
 MANIFEST = "manifest.json"
@@ -87,7 +93,48 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _sha256(path: Path) -> str:
+ARRAYS_FILE = "arrays_file"
+"""The field of a JSON record naming the ``.npz`` beside it that holds its arrays."""
+
+
+def write_record(path: Path, record: dict[str, Any], array_fields: Sequence[str] = ()) -> None:
+    """Write ``record`` as JSON at ``path``, with its ``array_fields`` in an array file beside it.
+
+    Each of ``array_fields`` whose value is not ``None`` goes, as an array, into
+    ``<path stem>.npz`` (:func:`conceptlab.arrays.save_npz`: stable bytes), and the
+    JSON names that file in its ``arrays_file`` field instead; a field that is
+    ``None`` stays in the JSON. The array file is written first, the JSON last, both
+    atomically. :func:`read_record` gives the record back as it was.
+    """
+    arrays = {name: np.asarray(record[name]) for name in array_fields if record.get(name) is not None}
+    if arrays:
+        npz = path.with_suffix(".npz")
+        save_npz(npz, **arrays)
+        record = {k: v for k, v in record.items() if k not in arrays} | {ARRAYS_FILE: npz.name}
+    atomic_write_json(path, record)
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A JSON record written by :func:`write_record`, with the arrays of its array file put back.
+
+    A record without an ``arrays_file`` field (written with its arrays as JSON lists)
+    comes back as it is.
+
+    Raises:
+        OSError, ValueError, zipfile.BadZipFile: The JSON or its array file is missing or
+            does not read.
+    """
+    path = Path(path)
+    record = read_json(path)
+    name = record.get(ARRAYS_FILE) if isinstance(record, dict) else None
+    if name:
+        with np.load(path.parent / name, allow_pickle=False) as data:
+            record.update({key: data[key] for key in data.files})
+    return record
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of the file ``path`` (hex), read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -241,7 +288,7 @@ class RunDir:
         for file in sorted(folder.rglob("*")) if folder.is_dir() else ():
             relative = file.relative_to(self.path)
             if file.is_file() and not any(part.startswith(".") for part in relative.parts):
-                out[str(relative)] = _sha256(file)
+                out[str(relative)] = file_sha256(file)
         return out
 
     def damaged(self, stage: str, record: dict[str, Any]) -> list[str]:
@@ -250,7 +297,7 @@ class RunDir:
         recorded: dict[str, str] = record.get("checksums") or {}
         return [
             name for name, digest in sorted(recorded.items())
-            if not (self.path / name).is_file() or _sha256(self.path / name) != digest
+            if not (self.path / name).is_file() or file_sha256(self.path / name) != digest
         ]
 
     def repair(self, stage: str, files: list[str]) -> None:

@@ -233,6 +233,10 @@ class CheckpointInfo:
     sha256: str = ""
     """Hash of the weights, for provenance."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    file_sha256: str = ""
+    """SHA-256 of the checkpoint file as the run recorded it (hex); loading the series
+    through a run checks the file still has it. Empty where nothing recorded it (an
+    agent's own ``load``, runs recorded before the field existed)."""
 
 
 @dataclass(frozen=True)

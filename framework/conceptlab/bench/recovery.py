@@ -37,6 +37,7 @@ import numpy as np
 
 from conceptlab.errors import ComponentError, RunDirError
 from conceptlab.interfaces import Domain
+from conceptlab.run.store import read_candidates
 from conceptlab.rundir import read_json
 
 __all__ = ["RECOVERY_STAGES", "check_concepts", "null_surviving", "recovery_figures", "roc_auc"]
@@ -160,7 +161,7 @@ def recovery_figures(run: str | Path, domain: Domain[Any], concept: str, *,
     pool = [domain.from_text(text) for text in read_json(run / "collect" / "pool.json")]
     labels = _labels(domain, pool, concept)
     shared_labels = _labels(domain, pool, shared_concept) if shared_concept else None
-    candidates = [read_json(p) for p in sorted((run / "mine" / "candidates").glob("*.json"))]
+    candidates = read_candidates(run)
     candidates = [c for c in candidates if c["vector"] is not None]
     teach = {v["concept_id"]: v for v in read_json(run / "teach" / "summary.json")}
     novelty = {v["concept_id"]: v for v in read_json(run / "novelty" / "summary.json")}

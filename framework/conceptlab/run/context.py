@@ -26,7 +26,7 @@ from conceptlab.arrays import save_npz
 from conceptlab.executors import Executor, SerialExecutor
 from conceptlab.registry import Registry
 from conceptlab.run.components import Components
-from conceptlab.rundir import RunDir, atomic_write_json, read_json
+from conceptlab.rundir import RunDir, atomic_write_json, read_json, read_record, write_record
 from conceptlab.spec import RunSpec
 
 __all__ = ["RunContext", "StageContext", "StageSummary"]
@@ -118,6 +118,7 @@ class StageContext:
         kind: str = "json",
         desc: str | None = None,
         in_process: bool = False,
+        array_fields: Sequence[str] = (),
     ) -> list[Any]:
         """Run ``fn`` over ``payloads`` as resumable units; return every result, in order.
 
@@ -126,6 +127,9 @@ class StageContext:
         not run again. Results are always read back from disk, so a resumed run
         sees exactly what an uninterrupted one saw. ``in_process`` runs the units
         here, in order (for work that needs state prepared in this process).
+        ``array_fields`` (JSON units): fields of each result stored as arrays in
+        ``<i>.npz`` beside its JSON (:func:`conceptlab.rundir.write_record`) rather
+        than as JSON lists; they read back as NumPy arrays.
         """
         folder = self.dir / group
         suffix = ".json" if kind == "json" else ".npz"
@@ -138,7 +142,7 @@ class StageContext:
             for j, result in executor.imap(fn, [payloads[i] for i in todo]):
                 path = paths[todo[j]]
                 if kind == "json":
-                    atomic_write_json(path, result)
+                    write_record(path, result, array_fields)
                 else:
                     save_npz(path, **result)
                 bar.update(1)
@@ -160,7 +164,7 @@ class StageContext:
     @staticmethod
     def _read(path: Path, kind: str) -> Any:
         if kind == "json":
-            return read_json(path)
+            return read_record(path)
         with np.load(path) as data:
             return {name: data[name] for name in data.files}
 

@@ -14,7 +14,7 @@ final agent and returns how present a concept is in each (``v . z`` at the
 concept's layer), the number the stages rank prototypes and puzzles by.
 
 The readers here are the ones the stages use too (:func:`read_checkpoints`,
-:func:`concept_from_record`), so a run is read one way.
+:func:`read_candidates`, :func:`concept_from_record`), so a run is read one way.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any, Literal
 import numpy as np
 
 from conceptlab.activations import read_layer
-from conceptlab.errors import RunDirError
-from conceptlab.rundir import MANIFEST, check_format, read_json
+from conceptlab.errors import CheckpointError, RunDirError
+from conceptlab.rundir import MANIFEST, check_format, file_sha256, read_json, read_record
 from conceptlab.spec import STAGES, RunSpec, spec_from_dict
 from conceptlab.values import CheckpointInfo, Concept, Verdict
 
@@ -37,8 +37,10 @@ __all__ = [
     "Run",
     "concept_from_record",
     "open_run",
+    "read_candidates",
     "read_checkpoints",
     "verdict_from_json",
+    "verify_checkpoint",
 ]
 
 ACTIVATION_GROUPS: Mapping[str, str] = {
@@ -52,14 +54,61 @@ FilterStage = Literal["teach", "novelty"]
 """The stages whose artifacts are verdicts."""
 
 
-def read_checkpoints(run_path: Path) -> list[CheckpointInfo]:
+_VERIFIED: dict[tuple[str, int, int, str], None] = {}
+"""Checkpoint files this process found sound: (path, size, mtime in ns, recorded hash)."""
+
+
+def verify_checkpoint(info: CheckpointInfo) -> None:
+    """Check that the checkpoint file of ``info`` still has the SHA-256 the run recorded.
+
+    A checkpoint recorded without a hash (``file_sha256`` empty: a run from before
+    hashes were recorded) is not checked. A file found sound is not hashed again in
+    this process until its size or modification time changes.
+
+    Raises:
+        CheckpointError: The file is missing, or its bytes changed since the run recorded it;
+            the message names the file and how to recover.
+    """
+    if not info.file_sha256:
+        return
+    path = Path(info.path)
+    try:
+        stat = path.stat()
+    except OSError:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} of the run's series is missing: restore it, or run the spec "
+            "again into a new run directory ('conceptlab run RUN_DIR/spec.json --out NEW_DIR') "
+            "to run the train stage anew"
+        ) from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns, info.file_sha256)
+    if key in _VERIFIED:
+        return
+    digest = file_sha256(path)
+    if digest != info.file_sha256:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} changed since the run recorded it (SHA-256 {info.file_sha256[:16]}... "
+            f"recorded, {digest[:16]}... now): the run's results came from the recorded weights. "
+            "Restore the file, or run the spec again into a new run directory "
+            "('conceptlab run RUN_DIR/spec.json --out NEW_DIR') to run the train stage anew"
+        )
+    _VERIFIED[key] = None
+
+
+def read_checkpoints(run_path: Path, *, verify: bool = True) -> list[CheckpointInfo]:
     """The train stage's checkpoint series of the run in ``run_path``, oldest first.
 
     Checkpoints the run trained are stored relative to the run directory; their
-    paths come back absolute under it.
+    paths come back absolute under it. Each file is checked against the SHA-256 the
+    train stage recorded (:func:`verify_checkpoint`), so no stage and no reader of a
+    run loads weights other than the run's.
+
+    Args:
+        run_path: The run directory.
+        verify: Check each checkpoint file's hash (default).
 
     Raises:
         RunDirError: The train stage has not finished (no ``train/checkpoints.json``).
+        CheckpointError: A checkpoint file is missing or changed since the run recorded it.
     """
     path = Path(run_path) / "train" / "checkpoints.json"
     if not path.exists():
@@ -68,8 +117,28 @@ def read_checkpoints(run_path: Path) -> list[CheckpointInfo]:
     for record in read_json(path):
         record = dict(record)
         record["path"] = str(Path(run_path) / record["path"])  # an absolute path stays as it is
-        series.append(CheckpointInfo(**record))
+        info = CheckpointInfo(**record)
+        if verify:
+            verify_checkpoint(info)
+        series.append(info)
     return series
+
+
+def read_candidates(run_path: Path) -> list[dict[str, Any]]:
+    """The mine stage's candidate records of the run in ``run_path``, in mining order.
+
+    Each record's ``vector`` is a float64 array read from the candidate's array file
+    (``mine/candidates/<i>.npz``), or ``None`` where mining failed; a record written
+    with its vector as a JSON list (runs from before the array files) reads the same.
+    """
+    folder = Path(run_path) / "mine" / "candidates"
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        record = read_record(path)
+        if record.get("vector") is not None:
+            record["vector"] = np.asarray(record["vector"], dtype=np.float64)
+        records.append(record)
+    return records
 
 
 def concept_from_record(record: Mapping[str, Any], run_name: str) -> Concept:
@@ -154,8 +223,8 @@ class Run:
 
     @functools.cached_property
     def _candidates(self) -> list[dict[str, Any]]:
-        folder = self._need("mine") / "candidates"
-        return [read_json(path) for path in sorted(folder.glob("*.json"))]
+        self._need("mine")
+        return read_candidates(self.path)
 
     def concepts(self) -> list[Concept]:
         """Every mined concept (candidates the miner solved), in mining order."""

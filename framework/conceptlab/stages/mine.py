@@ -6,8 +6,10 @@ rollout's activations are paired with the subpar rollouts' (method.md section 2,
 finds the direction. A candidate the miner cannot solve is recorded with its
 status and reason; it never stops the run.
 
-Artifacts: ``candidates/<i>.json`` (one per candidate, with the vector or the
-failure) and ``concepts.json`` (the index, without vectors).
+Artifacts: ``candidates/<i>.json`` (one per candidate: its provenance and
+metrics, or the failure), ``candidates/<i>.npz`` beside each mined one (its
+vector, float64, as the array ``vector``) and ``concepts.json`` (the index,
+without vectors). :func:`conceptlab.run.store.read_candidates` reads them back.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import numpy as np
 
 from conceptlab.concepts.problems import concept_metrics, dynamic_problem, rollout_slices
 from conceptlab.run.context import StageContext
-from conceptlab.run.store import concept_from_record
+from conceptlab.run.store import concept_from_record, read_candidates
 from conceptlab.run.worker import components_for
-from conceptlab.rundir import read_json
+from conceptlab.rundir import ARRAYS_FILE
 from conceptlab.stages.common import load_activations, record_layers
 
 __all__ = ["concept_from_record", "load_candidates", "run_mine"]
@@ -54,7 +56,7 @@ def _mine_unit(payload: Mapping[str, Any]) -> dict[str, Any]:
         },
         pairs=int(problem.positive.shape[0]),
         held_out_pairs=int(problem.held_out_positive.shape[0]),
-        vector=None if mined.vector is None else [float(x) for x in mined.vector],
+        vector=None if mined.vector is None else np.asarray(mined.vector, dtype=np.float64).reshape(-1),
         metrics={} if mined.vector is None else {
             k: float(v) for k, v in concept_metrics(mined.vector, problem).items()
         },
@@ -86,8 +88,11 @@ def run_mine(ctx: StageContext) -> dict[str, Any]:
                 })
     if cfg.max_candidates is not None:
         payloads = payloads[: cfg.max_candidates]
-    records = ctx.units("candidates", _mine_unit, payloads, desc="candidate concepts")
-    index = [{k: v for k, v in r.items() if k != "vector"} | {"ok": r["vector"] is not None} for r in records]
+    records = ctx.units("candidates", _mine_unit, payloads, desc="candidate concepts", array_fields=("vector",))
+    index = [
+        {k: v for k, v in r.items() if k not in ("vector", ARRAYS_FILE)} | {"ok": r["vector"] is not None}
+        for r in records
+    ]
     ctx.write_json("concepts.json", index)
     found = sum(1 for r in index if r["ok"])
     statuses: dict[str, int] = {}
@@ -97,6 +102,5 @@ def run_mine(ctx: StageContext) -> dict[str, Any]:
 
 
 def load_candidates(ctx: StageContext) -> list[dict[str, Any]]:
-    """Every candidate record of the mine stage, in order (vectors included)."""
-    folder = ctx.run.path / "mine" / "candidates"
-    return [read_json(path) for path in sorted(folder.glob("*.json"))]
+    """Every candidate record of the mine stage, in order, with its vector (an array, or ``None``)."""
+    return read_candidates(ctx.run.path)

@@ -18,7 +18,7 @@ checked to load into the spec's agent and become the series. The single entry
 have a ``shipped_checkpoints()`` method returning its files, oldest first.
 
 Artifacts: ``checkpoints/ckpt-<i>.pt``, ``buffers/buffer-<i>.npz``,
-``games-<i>/<g>.npz``, ``checkpoints.json`` (the series), ``losses.json``.
+``games-<i>/<g>.npz``, ``checkpoints.json`` (the series, with the SHA-256 of each file), ``losses.json``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from conceptlab.interfaces import Search, TrainableAgent
 from conceptlab.run.components import Components
 from conceptlab.run.context import StageContext
 from conceptlab.run.worker import components_for
-from conceptlab.rundir import read_json
+from conceptlab.rundir import file_sha256, read_json
 from conceptlab.spec import SHIPPED
 from conceptlab.training.selfplay import GameRecord, ReplayBuffer, play_game, train_on_buffer
 
@@ -116,7 +116,7 @@ def _given_series(ctx: StageContext) -> list[dict[str, Any]]:
         if not isinstance(agent, TrainableAgent):
             raise ComponentError(f"agent {ctx.spec.agent.name!r} cannot load checkpoints")
         info = agent.load(path)
-        series.append(dataclasses.asdict(info))
+        series.append({**dataclasses.asdict(info), "file_sha256": file_sha256(path)})
     return series
 
 
@@ -190,6 +190,7 @@ def run_train(ctx: StageContext) -> dict[str, Any]:
         info = agent.load(ckpt / f"ckpt-{it:04d}.pt")  # type: ignore[attr-defined]
         record = dataclasses.asdict(info)
         record["path"] = str(Path(info.path).relative_to(ctx.run.path))
+        record["file_sha256"] = file_sha256(info.path)
         series.append(record)
     ctx.write_json("checkpoints.json", series)
     return {

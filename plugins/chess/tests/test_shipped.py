@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -80,6 +81,8 @@ def test_train_stage_uses_the_shipped_series(shipped: Path, tmp_path: Path) -> N
     run_pipeline(spec_from_dict(_spec(["shipped"])), tmp_path / "run", stages=["train"], progress=False)
     series = json.loads((tmp_path / "run" / "train" / "checkpoints.json").read_text())
     assert [(Path(s["path"]).name, s["step"]) for s in series] == [("step-0001.pt", 1), ("teacher.pt", 3)]
+    # each file's hash is recorded, and a run's readers check it before they load the weights
+    assert all(s["file_sha256"] == hashlib.sha256(Path(s["path"]).read_bytes()).hexdigest() for s in series)
 
 
 def test_train_stage_refuses_shipped_checkpoints_of_another_size(shipped: Path, tmp_path: Path) -> None:

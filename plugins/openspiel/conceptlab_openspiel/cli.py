@@ -20,9 +20,11 @@ from typing import Any
 
 from conceptlab.errors import CheckpointError, ComponentError, ConceptlabError, RunDirError
 from conceptlab.pipeline import components_for
+from conceptlab.run.store import verify_checkpoint
 from conceptlab.rundir import read_json
 from conceptlab.spec import load_spec
 from conceptlab.threads import apply_thread_policy
+from conceptlab.values import CheckpointInfo
 
 from conceptlab_openspiel.domain import OpenSpielDomain
 from conceptlab_openspiel.match import GameResult, play_match
@@ -55,7 +57,9 @@ def _checkpoint(run: Path, index: int) -> tuple[str, dict[str, Any]]:
             f"--checkpoint {index}: the series in {str(run)!r} has {len(series)} checkpoints"
         ) from None
     path = Path(record["path"])
-    return str(path if path.is_absolute() else run / path), record
+    checkpoint = str(path if path.is_absolute() else run / path)
+    verify_checkpoint(CheckpointInfo(**{**record, "path": checkpoint}))
+    return checkpoint, record
 
 
 def _match(args: argparse.Namespace) -> int:

@@ -30,9 +30,11 @@ import numpy as np
 from conceptlab.errors import CheckpointError, ComponentError, ConceptlabError, RunDirError
 from conceptlab.pipeline import components_for
 from conceptlab.plugins import get_registry
+from conceptlab.run.store import verify_checkpoint
 from conceptlab.rundir import read_json
 from conceptlab.spec import load_spec
 from conceptlab.threads import apply_thread_policy
+from conceptlab.values import CheckpointInfo
 
 from conceptlab_planted.domain import PlantedConnect
 from conceptlab_planted.measure import Player, line_player, random_player, rule_use, search_player, standard_rules
@@ -64,7 +66,9 @@ def _checkpoint(run: Path, index: int) -> tuple[str, dict[str, Any]]:
             f"--checkpoint {index}: the series in {str(run)!r} has {len(series)} checkpoints"
         ) from None
     path = Path(record["path"])
-    return str(path if path.is_absolute() else run / path), record
+    checkpoint = str(path if path.is_absolute() else run / path)
+    verify_checkpoint(CheckpointInfo(**{**record, "path": checkpoint}))
+    return checkpoint, record
 
 
 def _with_simulations(comps: Any, domain: PlantedConnect, simulations: int | None) -> Any:
