@@ -17,9 +17,10 @@ from conceptlab.concepts.nulls import null_concepts
 from conceptlab.errors import RunDirError
 from conceptlab.pipeline import run_pipeline
 from conceptlab.run.context import _key_int
-from conceptlab.run.store import concept_from_record
+from conceptlab.run.store import concept_from_record, read_candidates
 from conceptlab.spec import load_spec
 from conceptlab.stages.teach import _rollout_games
+from conceptlab.testing.harness import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "specs" / "tictactoe-tiny.toml"
@@ -64,8 +65,7 @@ def _satisfied(vector: np.ndarray, acts: np.ndarray, rollouts: list[dict[str, An
 def _expected_support(run: Path, share: float = 1.0) -> dict[str, list[int]]:
     """Concept and null id -> its satisfying rollout positions, from the run's arrays alone."""
     rollouts = _read(run / "collect" / "rollouts.json")
-    candidates = {c["id"]: c for c in map(_read, sorted((run / "mine" / "candidates").glob("*.json")))
-                  if c["vector"] is not None}
+    candidates = {c["id"]: c for c in read_candidates(run) if c["vector"] is not None}
     expected = {}
     vectors = _null_vectors(run)
     for cid, record in candidates.items():
@@ -86,7 +86,7 @@ def _expected_support(run: Path, share: float = 1.0) -> dict[str, list[int]]:
 def _null_vectors(run: Path) -> dict[str, np.ndarray]:
     """The null directions of the run, drawn again as the stage draws them (StageContext.rng)."""
     spec = load_spec(TINY)
-    candidates = [_read(p) for p in sorted((run / "mine" / "candidates").glob("*.json"))]
+    candidates = read_candidates(run)
     concepts = [concept_from_record(r, spec.name) for r in candidates if r["vector"] is not None]
     entropy = [spec.seed, _key_int("teach"), _key_int("null-directions")]
     rng = np.random.default_rng(np.random.SeedSequence(entropy))
@@ -174,3 +174,28 @@ def test_top_prototypes_are_the_pool_by_presence_as_before(taught: Path, tmp_pat
     figures = manifest["stages"]["teach"]["figures"]
     assert figures["dynamic_prototypes"] == "top" and figures["rollout_positions"] == 0
     assert figures["rollout_prototypes_median"] == figures["null_rollout_prototypes_median"] == 0.0
+
+
+def test_bench_support_counts_what_the_teach_stage_found_and_its_nulls(taught: Path) -> None:
+    from conceptlab.bench.support import bench_rollout_support
+
+    recorded = _read(taught / "teach" / "rollout_support.json")["support"]
+    mined_ids = [c["id"] for c in read_candidates(taught) if c["vector"] is not None]
+    sizes = np.array([len(recorded[cid]) for cid in mined_ids])
+    figures = bench_rollout_support(taught, (1.0, 0.5), null_directions=5, min_prototypes=1, seed=3)
+    at_all, at_half = figures["mined"]
+    # at share 1.0, the stage's own supports (computed in the stage, through the filter's context)
+    assert at_all["median"] == float(np.median(sizes)) and at_all["max"] == int(sizes.max())
+    assert at_all["at_least_min_prototypes"] == int(np.sum(sizes >= 1))
+    assert at_half["mean"] >= at_all["mean"] and at_half["max"] >= at_all["max"]
+    assert figures["concepts"] == len(mined_ids) and figures["rollout_positions"] == len(
+        _read(taught / "collect" / "rollouts.json"))
+    for kind in ("null_sparse", "null_dense"):
+        assert [row["constraint_share"] for row in figures[kind]] == [1.0, 0.5]
+        assert all(0 <= row["max"] <= figures["rollout_positions"] for row in figures[kind])
+
+    result = run_cli("bench", "support", str(taught), "--shares", "1,0.5", "--null-directions", "5")
+    assert result.returncode == 0, result.stderr
+    assert f"{len(mined_ids)} mined concepts and 5 random sparse and dense directions" in result.stdout
+    bad = run_cli("bench", "support", str(taught), "--shares", "1,x")
+    assert bad.returncode == 2 and "--shares must be comma-separated numbers" in bad.stderr

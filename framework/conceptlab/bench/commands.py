@@ -14,8 +14,8 @@ __all__ = ["add_bench_commands"]
 
 
 def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``bench search``, ``bench train``, ``bench probe``, ``bench mine``, ``bench scale``
-    and ``bench recovery``."""
+    """Register ``bench search``, ``bench train``, ``bench probe``, ``bench mine``, ``bench scale``,
+    ``bench recovery`` and ``bench support``."""
     p = commands.add_parser("search", help="batched search vs one-leaf search vs raw net throughput")
     p.add_argument("spec", help="a spec naming the domain, agent and search to measure")
     p.add_argument("--checkpoint", help="agent weights (default: freshly initialised)")
@@ -97,6 +97,18 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_recovery)
+
+    p = commands.add_parser(
+        "support", help="rollout positions satisfied by mined dynamic concepts vs random directions"
+    )
+    p.add_argument("run_dir", help="a run directory whose mine stage has run")
+    p.add_argument("--shares", default="1.0,0.9,0.8,0.7,0.6",
+                   help="comma-separated shares of a position's pairs that must hold (constraint_share)")
+    p.add_argument("--null-directions", type=int, default=200, help="random sparse and as many dense directions")
+    p.add_argument("--min-prototypes", type=int, default=10, help="count the directions reaching this many")
+    p.add_argument("--seed", type=int, default=0, help="draws the random directions")
+    p.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    p.set_defaults(func=_cmd_bench_support)
 
 
 def _context(precision: Any = None) -> dict[str, Any]:
@@ -349,4 +361,31 @@ def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
     if args.json_path:
         written = {**context, **figures, "load_average_end": shown["load_average_end"]}
         Path(args.json_path).write_text(json.dumps(written, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def _cmd_bench_support(args: argparse.Namespace, registry: Registry) -> int:
+    from conceptlab.bench.support import bench_rollout_support
+    from conceptlab.errors import ParamsError
+
+    try:
+        shares = [float(x) for x in args.shares.split(",") if x.strip()]
+    except ValueError:
+        raise ParamsError(f"bench support: --shares must be comma-separated numbers, got {args.shares!r}") from None
+    if args.null_directions < 1 or args.min_prototypes < 1:
+        raise ParamsError("bench support: --null-directions and --min-prototypes must be at least 1")
+    figures = bench_rollout_support(args.run_dir, shares, null_directions=args.null_directions,
+                                    min_prototypes=args.min_prototypes, seed=args.seed)
+    print(f"{figures['concepts']} mined concepts and {figures['null_directions']} random sparse and dense "
+          f"directions over {figures['rollout_positions']} rollout positions: positions whose pairs hold "
+          f"for at least each share (median / mean / max; directions with >= {figures['min_prototypes']})")
+    print(f"{'share':>6}  {'mined':>22}  {'random sparse':>22}  {'random dense':>22}")
+    for j, share in enumerate(shares):
+        cells = []
+        for kind in ("mined", "null_sparse", "null_dense"):
+            row = figures[kind][j]
+            cells.append(f"{row['median']:g} / {row['mean']:.1f} / {row['max']} ({row['at_least_min_prototypes']})")
+        print(f"{share:>6g}  " + "  ".join(f"{c:>22}" for c in cells))
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     return 0
