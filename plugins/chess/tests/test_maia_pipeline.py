@@ -20,7 +20,10 @@ TINY = [
     "stages.collect.reference_temperature=0.5",
     "teachability.params.min_prototypes=3", "teachability.params.prototype_fraction=0.05",
     "teachability.params.bootstrap_samples=100", "teachability.params.epochs=1",
-    "stages.teach.max_concepts=3", "stages.amplify.positions=4", "stages.export.puzzles_per_phase=1",
+    "stages.teach.max_concepts=3",
+    # 4 rollout positions are too few for the paper's prototype rule (a concept holds on 1 or 2): Maia is
+    # taught here on the top of the pool, so that the student role is exercised
+    "stages.teach.dynamic_prototypes='top'", "stages.amplify.positions=4", "stages.export.puzzles_per_phase=1",
     "stages.probe.positions=40", "stages.probe.layers=['block5']",
 ]
 
