@@ -159,9 +159,19 @@ def square(page: sync_api.Page, name: str) -> sync_api.Locator:
 
 
 def centre(page: sync_api.Page, name: str) -> tuple[float, float]:
-    box = square(page, name).bounding_box()
-    assert box is not None
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    """The centre of square ``name`` once it is drawn (the client-side board may redraw itself after
+    mounting, detaching the squares a query just found; such a square has no box until it is back)."""
+    for _ in range(50):
+        found = square(page, name).first
+        try:
+            found.wait_for(state="visible", timeout=2000)
+            box = found.bounding_box()
+        except sync_api.Error:
+            box = None
+        if box is not None:
+            return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.wait_for_timeout(100)
+    raise AssertionError(f"square {name} was never drawn on the board")
 
 
 def white_at_the_bottom(page: sync_api.Page) -> bool:
