@@ -46,3 +46,21 @@ def test_unknown_concepts_are_refused_naming_the_known_ones() -> None:
 def test_a_run_without_its_novelty_stage_is_refused(tmp_path) -> None:
     with pytest.raises(RunDirError, match="stage 'train' has not finished"):
         recovery_figures(tmp_path, TicTacToe(), "mover_threatens")
+
+
+def test_auc_baselines_give_the_probe_ceiling_and_a_chance_null() -> None:
+    from conceptlab.bench.recovery import auc_baselines
+
+    rng = np.random.default_rng(0)
+    acts = rng.normal(size=(400, 32))
+    labels = acts[:, 3] + 0.5 * acts[:, 7] > 0.3  # linear in two units: a probe finds it
+    groups = [i // 10 for i in range(400)]  # 40 games of 10 positions
+    found = auc_baselines(acts, labels, directions=50, nonzeros=2, rng=np.random.default_rng(1), groups=groups)
+    assert found["probe_auc"] > 0.95
+    assert 0.35 < found["null_median_auc"] < 0.65  # random directions: chance on the median...
+    assert found["null_median_auc"] < found["null_best_auc"] < found["probe_auc"]  # ...some by luck
+    noise = auc_baselines(acts, rng.random(400) < 0.3, directions=10, nonzeros=2,
+                          rng=np.random.default_rng(1), groups=groups)
+    assert 0.35 < noise["probe_auc"] < 0.65  # nothing to find: the ceiling is chance
+    few = auc_baselines(acts, np.arange(400) < 3, directions=5, nonzeros=2, rng=np.random.default_rng(1))
+    assert few["probe_auc"] is None and few["null_best_auc"] is not None

@@ -93,6 +93,9 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
                    help="overrides of the control spec (default spec: SPEC itself with these overrides, "
                    "e.g. domain.params.planted=false)")
     p.add_argument("--control-out", help="the control's run directory (default: the run directory + '-control')")
+    p.add_argument("--seeds", metavar="N,N,...",
+                   help="run SPEC once per seed (run directories <out>-seed-N) and count the seeds that "
+                   "recover the concept; the control runs once, at the spec's own seed")
     p.add_argument("--resume", action="store_true", help="continue runs already in the run directories")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
@@ -313,39 +316,69 @@ def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
 
     if not 0.5 <= args.auc_threshold <= 1.0:
         raise SpecError(f"bench recovery: --auc-threshold must be in [0.5, 1], got {args.auc_threshold}")
+    seeds: list[int] = []
+    if args.seeds:
+        try:
+            seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+        except ValueError:
+            raise SpecError(f"bench recovery: --seeds must be comma-separated integers, got {args.seeds!r}") from None
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise SpecError(f"bench recovery: --seeds must name distinct seeds, got {args.seeds!r}")
     spec = load_spec(args.spec, args.set)
     out = Path(args.out) if args.out else Path("runs") / spec.name
+    planted = ([(load_spec(args.spec, [*args.set, f"seed={seed}"]), out.with_name(f"{out.name}-seed-{seed}"), args.spec)
+                for seed in seeds] if seeds else [(spec, out, args.spec)])
     control = None
     if args.control or args.control_set:
         source = args.control or args.spec
         overrides = args.control_set if args.control else [*args.set, *args.control_set]
         control = (load_spec(source, overrides), source)
     control_out = Path(args.control_out) if args.control_out else out.with_name(out.name + "-control")
-    runs = [(spec, out, args.spec)] + ([(control[0], control_out, control[1])] if control else [])
+    runs = planted + ([(control[0], control_out, control[1])] if control else [])
     built = []
-    for number, (run_spec, _, source) in enumerate(runs):  # everything checked before any stage runs
+    for run_spec, _, source in runs:  # everything checked before any stage runs
         components = Components(resolve_spec(run_spec, registry, source=source), registry)
-        check_concepts(components.domain, args.concept, args.shared_concept if number == 0 else None)
+        is_control = control is not None and len(built) == len(planted)
+        check_concepts(components.domain, args.concept, None if is_control else args.shared_concept)
         for name in components.resolved.players:  # a missing weights file fails here
             components.player(name)
         built.append(components)
     context = _context(built[0].precision)
 
     measured = []
-    for (run_spec, run_out, source), components in zip(runs, built, strict=True):
-        print(f"bench recovery: stages {', '.join(RECOVERY_STAGES)} of {source} into {run_out}",
-              file=sys.stderr, flush=True)
+    for number, ((run_spec, run_out, source), components) in enumerate(zip(runs, built, strict=True)):
+        print(f"bench recovery: stages {', '.join(RECOVERY_STAGES)} of {source} (seed {run_spec.seed}) "
+              f"into {run_out}", file=sys.stderr, flush=True)
         run_pipeline(run_spec, run_out, stages=RECOVERY_STAGES, resume=args.resume, registry=registry,
                      source=source)
+        is_control = number == len(planted)
         measured.append(recovery_figures(
-            run_out, components.domain, args.concept, shared_concept=args.shared_concept if not measured else None,
-            auc_threshold=args.auc_threshold,
+            run_out, components.domain, args.concept, shared_concept=None if is_control else args.shared_concept,
+            auc_threshold=args.auc_threshold, seed=run_spec.seed,
         ))
-    figures = {"run": str(out), **measured[0]}
+    figures: dict[str, Any] = {"run": str(planted[0][1]), **measured[0]}
+    if seeds:
+        per_seed = [{"seed": seed, "run": str(run_out), **found}
+                    for seed, (_, run_out, _), found in zip(seeds, planted, measured, strict=False)]
+        figures = {
+            "seeds": seeds,
+            "auc_threshold": args.auc_threshold,
+            "seeds_recovered": sum(1 for row in per_seed if row["surviving_planted"] > 0),
+            "surviving": sum(row["surviving"] for row in per_seed),
+            "surviving_planted": sum(row["surviving_planted"] for row in per_seed),
+            "recall_auc": [row["recall_auc"] for row in per_seed],
+            "prototype_precision": [row["prototype_precision"] for row in per_seed],
+            "best_candidate_auc": [row["best_candidate_auc"] for row in per_seed],
+            "null_best_auc": [row.get("null_best_auc") for row in per_seed],
+            "probe_auc": [row.get("probe_auc") for row in per_seed],
+            "null_surviving_expected": round(sum(row["null_surviving_expected"] or 0.0 for row in per_seed), 4)
+            if all(row["null_surviving_expected"] is not None for row in per_seed) else None,
+            "per_seed": per_seed,
+        }
     if control is None:
         figures["surviving_control_game"] = None
     else:
-        theirs = measured[1]
+        theirs = measured[-1]
         figures.update({
             "control_run": str(control_out),
             "surviving_control_game": theirs["surviving"],
@@ -355,9 +388,19 @@ def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
             "null_surviving_ci_high_control_game": theirs["null_surviving_ci_high"],
             "best_candidate_auc_control_game": theirs["best_candidate_auc"],
         })
-    shown = {**context, **{key: json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
-                           for key, value in figures.items()}}
+    shown = {**context, **{key: json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+                           for key, value in figures.items() if key != "per_seed"}}
     _emit(shown, None)  # the verdicts on one line each; the JSON keeps them as objects
+    if seeds:
+        heads = ("candidates", "surviving", "planted", "best AUC", "random AUC", "probe AUC",
+                 "recall AUC", "proto. prec.", "null expected")
+        print(f"{'seed':>6}  " + "  ".join(f"{h:>{len(h)}}" for h in heads))
+        for row in figures["per_seed"]:
+            cells = [row["candidates"], row["surviving"], row["surviving_planted"], row["best_candidate_auc"],
+                     row.get("null_best_auc"), row.get("probe_auc"), row["recall_auc"], row["prototype_precision"],
+                     row["null_surviving_expected"]]
+            shown_cells = ["-" if c is None else (f"{c:.3f}" if isinstance(c, float) else str(c)) for c in cells]
+            print(f"{row['seed']:>6}  " + "  ".join(f"{c:>{len(h)}}" for c, h in zip(shown_cells, heads, strict=True)))
     if args.json_path:
         written = {**context, **figures, "load_average_end": shown["load_average_end"]}
         Path(args.json_path).write_text(json.dumps(written, indent=2, sort_keys=True) + "\n")

@@ -9,9 +9,11 @@ them is read as a classifier of the label:
 - ``recall_auc``: the best surviving concept's area under the ROC curve (the
   chance that a position where the predicate holds scores above one where it
   does not; 0.5 is chance, the direction of ``v`` counts);
-- ``prototype_precision``: the share of that concept's prototypes (its top pool
-  positions by ``v . z``, as many as the teachability verdict used) where the
-  predicate holds;
+- ``prototype_precision``: the share of that concept's prototypes where the
+  predicate holds: the rollout positions whose rollouts satisfy it when the teach
+  stage chose prototypes by the paper's rule (``teach/rollout_support.json``),
+  else its top pool positions by ``v . z``, as many as the verdict used
+  (``prototype_rule`` says which);
 - ``surviving``, ``surviving_planted``, ``planted_share_of_surviving``: concepts
   that passed both filters, those of them whose AUC reaches the threshold, and
   their share of the survivors (the precision of discovery);
@@ -40,7 +42,7 @@ from conceptlab.interfaces import Domain
 from conceptlab.run.store import read_candidates
 from conceptlab.rundir import read_json
 
-__all__ = ["RECOVERY_STAGES", "check_concepts", "null_surviving", "recovery_figures", "roc_auc"]
+__all__ = ["RECOVERY_STAGES", "auc_baselines", "check_concepts", "null_surviving", "recovery_figures", "roc_auc"]
 
 RECOVERY_STAGES: tuple[str, ...] = ("train", "collect", "mine", "teach", "novelty")
 """The stages whose artifacts the recovery figures read."""
@@ -85,6 +87,56 @@ def null_surviving(assessed: int, teach_figures: Mapping[str, Any],
         "null_surviving_ci_low": int(binom.ppf(0.025, assessed, rate)),
         "null_surviving_ci_high": int(binom.ppf(0.975, assessed, rate)),
     }
+
+
+def auc_baselines(activations: np.ndarray, labels: np.ndarray, *, directions: int, nonzeros: int,
+                  rng: np.random.Generator, groups: Sequence[int] | None = None, folds: int = 5) -> dict[str, Any]:
+    """What a mined concept's AUC is to be read against, on one layer's pool activations.
+
+    - ``null_best_auc`` / ``null_median_auc``: the best and the median AUC of
+      ``directions`` random sparse directions with ``nonzeros`` non-zero normal
+      weights on random units (the best of as many as there are candidates is what
+      the best candidate's AUC is compared with);
+    - ``probe_auc``: the ceiling, a logistic-regression probe on the whole layer,
+      cross-validated over ``folds`` folds (by game when ``groups`` are given, so
+      no game's positions are on both sides); ``None`` when a class has fewer
+      positions than folds.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    rows = np.asarray(activations, dtype=np.float64).reshape(len(labels), -1)
+    dim = rows.shape[1]
+    aucs = []
+    for _ in range(directions):
+        vector = np.zeros(dim)
+        units = rng.choice(dim, size=max(1, min(nonzeros, dim)), replace=False)
+        vector[units] = rng.normal(size=len(units))
+        aucs.append(roc_auc(rows @ vector, labels))
+    rated = [a for a in aucs if a is not None]
+    out: dict[str, Any] = {
+        "null_directions": directions,
+        "null_best_auc": _finite(max(rated)) if rated else None,
+        "null_median_auc": _finite(float(np.median(rated))) if rated else None,
+        "probe_auc": None,
+    }
+    if min(int(labels.sum()), int((~labels).sum())) < folds:
+        return out
+    if groups is not None and len(set(groups)) >= folds:
+        splits = GroupKFold(n_splits=folds).split(rows, labels, groups)
+    else:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(rows, labels)
+    scored = np.full(len(labels), np.nan)
+    for train, test in splits:
+        if labels[train].all() or not labels[train].any():
+            continue
+        scaler = StandardScaler().fit(rows[train])
+        model = LogisticRegression(C=0.1, max_iter=2000).fit(scaler.transform(rows[train]), labels[train])
+        scored[test] = model.decision_function(scaler.transform(rows[test]))
+    kept = ~np.isnan(scored)
+    out["probe_auc"] = _finite(roc_auc(scored[kept], labels[kept])) if kept.any() else None
+    return out
 
 
 def _predicate(domain: Domain[Any], concept: str) -> Any:
@@ -133,7 +185,8 @@ def _finite(value: float | None) -> float | None:
 
 
 def recovery_figures(run: str | Path, domain: Domain[Any], concept: str, *,
-                     shared_concept: str | None = None, auc_threshold: float = 0.9) -> dict[str, Any]:
+                     shared_concept: str | None = None, auc_threshold: float = 0.9,
+                     seed: int = 0) -> dict[str, Any]:
     """The recovery figures of a run whose train to novelty stages have finished.
 
     Args:
@@ -143,6 +196,7 @@ def recovery_figures(run: str | Path, domain: Domain[Any], concept: str, *,
         shared_concept: A boolean known concept both players have (a rule of the
             standard game); its best-matching candidate's verdicts are reported too.
         auc_threshold: The AUC from which a concept counts as the planted one.
+        seed: Draws the random directions of the AUC's null (:func:`auc_baselines`).
 
     Raises:
         RunDirError: A stage the figures read has not finished in ``run``.
@@ -183,13 +237,35 @@ def recovery_figures(run: str | Path, domain: Domain[Any], concept: str, *,
         rated = [cid for cid in ids if aucs[cid] is not None]
         return max(rated, key=lambda cid: aucs[cid]) if rated else None  # type: ignore[arg-type,return-value]
 
-    def prototype_share(cid: str) -> float:
+    support_path = run / "teach" / "rollout_support.json"
+    support = read_json(support_path)["support"] if support_path.is_file() else None
+    rollout_states = ([domain.from_text(r["state"]) for r in read_json(run / "collect" / "rollouts.json")]
+                      if support is not None else [])
+    predicate = _predicate(domain, concept)
+
+    def prototype_share(cid: str) -> float | None:
+        if support is not None:  # the paper's rule: the positions whose rollouts satisfy the concept
+            found = support.get(cid, [])
+            return float(np.mean([bool(predicate(rollout_states[i])) for i in found])) if found else None
         count = int(teach.get(cid, {}).get("scores", {}).get("num_prototypes", 0)) or max(1, len(pool) // 40)
         top = np.argsort(-scores[cid], kind="stable")[:count]
         return float(labels[top].mean())
 
     recall = best(surviving, auc)
     candidate = best(list(scores), auc)
+    baselines: dict[str, Any] = {}
+    if candidate is not None:
+        layer = next(r["layer"] for r in candidates if r["id"] == candidate)
+        nonzeros = int(np.median([np.count_nonzero(np.asarray(r["vector"])) for r in candidates]))
+        games_path = run / "collect" / "pool_games.json"
+        groups = read_json(games_path) if games_path.is_file() else None
+        found = auc_baselines(activations[layer], labels, directions=len(scores), nonzeros=nonzeros,
+                              rng=np.random.default_rng(seed), groups=groups)
+        baselines = {
+            "null_best_auc": found["null_best_auc"], "null_median_auc": found["null_median_auc"],
+            "null_auc_directions": found["null_directions"], "probe_auc": found["probe_auc"],
+            "baseline_layer": layer,
+        }
     out: dict[str, Any] = {
         "concept": concept,
         "pool_positions": len(pool),
@@ -201,10 +277,14 @@ def recovery_figures(run: str | Path, domain: Domain[Any], concept: str, *,
         "auc_threshold": auc_threshold,
         "recall_auc": _finite(auc[recall]) if recall else None,
         "recall_concept": recall,
+        "prototype_rule": "rollouts" if support is not None else "top",
         "prototype_precision": _finite(prototype_share(recall)) if recall else None,
         "best_candidate_auc": _finite(auc[candidate]) if candidate else None,
         "best_candidate": candidate,
         "best_candidate_prototype_precision": _finite(prototype_share(candidate)) if candidate else None,
+        "median_candidate_auc": _finite(float(np.median([a for a in auc.values() if a is not None])))
+        if any(a is not None for a in auc.values()) else None,
+        **baselines,
         "planted_verdicts": {
             "teachability": _verdict(teach.get(candidate), TEACH_KEYS) if candidate else None,
             "novelty": _verdict(novelty.get(candidate), NOVELTY_KEYS) if candidate else None,

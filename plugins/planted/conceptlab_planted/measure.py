@@ -112,6 +112,19 @@ class RuleUse:
     """Of them, those where the planted predicate holds (at the horizon k)."""
     k: int = 1
     """The predicate's horizon."""
+    pattern_wins_available: int = 0
+    """Moves of the player under test where completing the pattern won at once and no line did."""
+    pattern_wins_taken: int = 0
+    """Of them, those where it completed the pattern: the plainest sign that it knows the rule."""
+    pattern_blocks_needed: int = 0
+    """Moves of the player under test, with no win of its own at once, where the opponent could
+    complete the pattern (and no line) in exactly one column next move."""
+    pattern_blocks_made: int = 0
+    """Of them, those where it dropped its stone in that column."""
+    line_wins_available: int = 0
+    """Moves of the player under test where a line won at once (the standard rule, for comparison)."""
+    line_wins_taken: int = 0
+    """Of them, those where it completed a line."""
     lengths: list[int] = field(default_factory=list)
     """Moves played in each game, after its random opening."""
 
@@ -134,7 +147,39 @@ class RuleUse:
             "predicate_share": round(self.predicate_positions / self.positions, 4) if self.positions else None,
             "predicate_k": self.k,
             "mean_moves": round(float(np.mean(self.lengths)), 2) if self.lengths else None,
+            **_share("pattern_wins_taken", self.pattern_wins_taken, self.pattern_wins_available),
+            **_share("pattern_blocks_made", self.pattern_blocks_made, self.pattern_blocks_needed),
+            **_share("line_wins_taken", self.line_wins_taken, self.line_wins_available),
         }
+
+
+def _share(name: str, count: int, of: int) -> dict[str, Any]:
+    """``count`` of ``of`` as figures: both counts, the share and its Wilson 95% interval."""
+    low, high = wilson_interval(count, of)
+    return {f"{name}": count, f"{name}_of": of, f"{name}_share": round(count / of, 4) if of else None,
+            f"{name}_ci_low": round(low, 4), f"{name}_ci_high": round(high, 4)}
+
+
+def _observe(domain: PlantedConnect, state: Board, action: int, result: RuleUse) -> None:
+    """Count what the player under test did where the pattern, or a line, decided the game at once."""
+    me = domain.current_player(state)
+    legal = list(domain.legal_actions(state))
+    mine = {a: domain.completes(state, a, me) for a in legal}
+    if any(kind == "line" for kind in mine.values()):
+        result.line_wins_available += 1
+        result.line_wins_taken += mine[action] == "line"
+        return
+    if any(kind == "pattern" for kind in mine.values()):
+        result.pattern_wins_available += 1
+        result.pattern_wins_taken += mine[action] == "pattern"
+        return
+    theirs = {a: domain.completes(state, a, 1 - me) for a in legal}
+    if any(kind == "line" for kind in theirs.values()):
+        return  # a line threat to stop first: the pattern is not what decides this move
+    threats = [a for a, kind in theirs.items() if kind == "pattern"]
+    if len(threats) == 1:
+        result.pattern_blocks_needed += 1
+        result.pattern_blocks_made += action == threats[0]
 
 
 def rule_use(domain: PlantedConnect, player: Player, opponent: Player, *, games: int,
@@ -162,8 +207,12 @@ def rule_use(domain: PlantedConnect, player: Player, opponent: Player, *, games:
         while not domain.is_terminal(state):
             result.positions += 1
             result.predicate_positions += domain.planted_predicate(state, k)
-            chooser = player if domain.current_player(state) == side else opponent
-            state = domain.apply(state, chooser(state, rng))
+            if domain.current_player(state) == side:
+                action = player(state, rng)
+                _observe(domain, state, action, result)
+            else:
+                action = opponent(state, rng)
+            state = domain.apply(state, action)
             moves += 1
         result.games += 1
         result.lengths.append(moves)

@@ -27,12 +27,21 @@ def test_recovery_bench_and_rule_use_on_the_tiny_spec(tmp_path: Path, capsys: py
     out, figures_path = tmp_path / "run", tmp_path / "recovery.json"
     status = conceptlab([
         "bench", "recovery", str(TINY), "--out", str(out), "--shared-concept", "line_threat",
-        "--control-set", "domain.params.planted=false", "--json", str(figures_path),
+        "--control-set", "domain.params.planted=false", "--seeds", "19,23", "--json", str(figures_path),
     ])
     assert status == 0
-    figures = json.loads(figures_path.read_text())
-    assert set(FIELDS) <= set(figures)
-    assert figures["control_run"] == str(tmp_path / "run-control")
+    over_seeds = json.loads(figures_path.read_text())
+    assert set(FIELDS) <= set(over_seeds) and over_seeds["seeds"] == [19, 23]
+    rows = over_seeds["per_seed"]
+    assert [row["run"] for row in rows] == [str(tmp_path / "run-seed-19"), str(tmp_path / "run-seed-23")]
+    assert over_seeds["surviving"] == sum(row["surviving"] for row in rows)
+    assert over_seeds["seeds_recovered"] == sum(row["surviving_planted"] > 0 for row in rows)
+    assert over_seeds["recall_auc"] == [row["recall_auc"] for row in rows]
+    assert rows[0]["candidates"] != rows[1]["candidates"] or rows[0]["best_candidate_auc"] != rows[1]["best_candidate_auc"]
+    assert over_seeds["control_run"] == str(tmp_path / "run-control")
+    out, figures = tmp_path / "run-seed-19", rows[0]
+    assert figures["prototype_rule"] == "rollouts"  # the spec's teach stage takes the paper's rule
+    _check_prototype_precision(out, figures)
     numbers = [v for v in figures.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     assert all(math.isfinite(v) for v in numbers)
     assert figures["candidates"] > 0 and 0.0 < figures["predicate_share"] < 1.0
@@ -44,7 +53,11 @@ def test_recovery_bench_and_rule_use_on_the_tiny_spec(tmp_path: Path, capsys: py
         assert figures["recall_auc"] is None and figures["prototype_precision"] is None
     low, high = figures["null_surviving_ci_low"], figures["null_surviving_ci_high"]
     assert low <= figures["null_surviving_expected"] <= high
-    assert isinstance(figures["surviving_control_game"], int)
+    assert isinstance(over_seeds["surviving_control_game"], int)
+    # the best candidate's AUC has its null (as many random sparse directions) and its ceiling (a probe)
+    assert figures["null_auc_directions"] == figures["candidates"]
+    assert 0.0 <= figures["null_median_auc"] <= figures["null_best_auc"] <= 1.0
+    assert figures["probe_auc"] is None or 0.0 <= figures["probe_auc"] <= 1.0
     verdicts = figures["planted_verdicts"]
     assert set(verdicts) == {"teachability", "novelty"} and "passed" in verdicts["teachability"]
     assert "recall_auc" in capsys.readouterr().out
@@ -68,6 +81,21 @@ def test_recovery_bench_and_rule_use_on_the_tiny_spec(tmp_path: Path, capsys: py
     assert manifest["stages"]["train"]["figures"] == {"checkpoints": 2, "trained": False}
     assert manifest["stages"]["teach"]["figures"]["student"] == "agent:student"
     assert manifest["stages"]["collect"]["figures"]["reference_source"].startswith("games of player 'reference'")
+
+
+def _check_prototype_precision(run: Path, figures: dict) -> None:
+    """The best candidate's prototype precision, recomputed from the positions its rollouts satisfy."""
+    from conceptlab_planted.domain import PlantedConnect, PlantedParams
+
+    domain = PlantedConnect(PlantedParams(**json.loads((run / "spec.json").read_text())["domain"]["params"]))
+    rollouts = json.loads((run / "collect" / "rollouts.json").read_text())
+    support = json.loads((run / "teach" / "rollout_support.json").read_text())["support"]
+    found = support[figures["best_candidate"]]
+    if not found:
+        assert figures["best_candidate_prototype_precision"] is None
+        return
+    share = sum(domain.planted_predicate(domain.from_text(rollouts[i]["state"]), 1) for i in found) / len(found)
+    assert figures["best_candidate_prototype_precision"] == pytest.approx(share, abs=1e-4)
 
 
 def test_rule_use_refuses_a_run_directory_that_is_not_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

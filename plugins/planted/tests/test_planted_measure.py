@@ -70,6 +70,12 @@ def test_rule_use_counts_wins_through_the_rule_and_predicate_positions() -> None
         assert 0.0 < figures["predicate_share"] < 1.0 and figures["positions"] > 30
     # a player who completes the pattern wins through it more often than one who ignores it
     assert seeker.wins_by_rule > ignorer.wins_by_rule
+    # and takes every pattern win it is offered, which the line player does only by chance
+    assert seeker.pattern_wins_available > 0 and seeker.pattern_wins_taken == seeker.pattern_wins_available
+    assert ignorer.pattern_wins_available > 0 and ignorer.pattern_wins_taken < ignorer.pattern_wins_available
+    assert ignorer.line_wins_taken == ignorer.line_wins_available > 0  # the line player never misses a line
+    figures = seeker.figures()
+    assert figures["pattern_wins_taken_share"] == 1.0 and figures["pattern_wins_taken_of"] == seeker.pattern_wins_available
     assert seeker.figures()["rule_win_share"] > ignorer.figures()["rule_win_share"]
 
 
