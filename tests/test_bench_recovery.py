@@ -33,6 +33,11 @@ def test_null_survivors_are_the_product_of_the_null_pass_rates() -> None:
     assert figures["null_surviving_expected"] == pytest.approx(2.0)
     assert figures["null_surviving_ci_low"] <= 2 <= figures["null_surviving_ci_high"]
     assert figures["null_surviving_ci_low"] == 0 and figures["null_surviving_ci_high"] == 5
+    # measured on few directions, a share of 0 still leaves room for survivors: the interval says so
+    zero = null_surviving(170, {"null_teachable_share": {"share": 0.0, "ci_low": 0.0, "ci_high": 0.1611}},
+                          {"null_novel_share": {"share": 0.0, "ci_low": 0.0, "ci_high": 0.1611}})
+    assert zero["null_surviving_expected"] == 0.0 and zero["null_surviving_ci_low"] == 0
+    assert zero["null_surviving_ci_high"] == 9  # binomial 97.5% quantile of 170 draws at 0.1611 ** 2
     missing = null_surviving(40, {"null_teachable_share": {"share": None}}, {"null_novel_share": {"share": 0.2}})
     assert missing["null_surviving_expected"] is None
 

@@ -70,22 +70,28 @@ def null_surviving(assessed: int, teach_figures: Mapping[str, Any],
 
     The probability of surviving is the null's teachable share (random sparse
     directions, at the run's false-discovery cutoff) times its novel share
-    (random sparse directions against the reference); the count is binomial.
-    All ``None`` when a stage measured no null.
+    (random sparse directions against the reference); the count is binomial. The
+    interval also carries the uncertainty of the two shares, each measured on a
+    few directions: its low end is the binomial 2.5% quantile at the product of
+    the shares' lower interval bounds, its high end the 97.5% quantile at the
+    product of their upper bounds (a share measured as 0 of 20 still allows a
+    few survivors). All ``None`` when a stage measured no null.
     """
     from scipy.stats import binom
 
-    teach = (teach_figures.get("null_teachable_share") or {}).get("share")
-    novel = (novelty_figures.get("null_novel_share") or {}).get("share")
-    if teach is None or novel is None:
+    teach = teach_figures.get("null_teachable_share") or {}
+    novel = novelty_figures.get("null_novel_share") or {}
+    if teach.get("share") is None or novel.get("share") is None:
         return {"null_surviving_expected": None, "null_surviving_ci_low": None,
                 "null_surviving_ci_high": None, "null_survival_rate": None}
-    rate = float(teach) * float(novel)
+    rate = float(teach["share"]) * float(novel["share"])
+    low = float(teach.get("ci_low", teach["share"])) * float(novel.get("ci_low", novel["share"]))
+    high = float(teach.get("ci_high", teach["share"])) * float(novel.get("ci_high", novel["share"]))
     return {
         "null_survival_rate": round(rate, 6),
         "null_surviving_expected": round(assessed * rate, 4),
-        "null_surviving_ci_low": int(binom.ppf(0.025, assessed, rate)),
-        "null_surviving_ci_high": int(binom.ppf(0.975, assessed, rate)),
+        "null_surviving_ci_low": int(binom.ppf(0.025, assessed, low)),
+        "null_surviving_ci_high": int(binom.ppf(0.975, assessed, high)),
     }
 
 
@@ -173,7 +179,10 @@ def _verdict(row: Mapping[str, Any] | None, keys: Sequence[str]) -> dict[str, An
     if row is None:
         return None
     scores = row.get("scores", {})
-    return {"passed": bool(row["passed"]), **{k: scores[k] for k in keys if k in scores}}
+    found = {k: scores[k] for k in keys if k in scores}
+    # a score the filter could not compute (NaN) is written as null: the JSON stays standard
+    return {"passed": bool(row["passed"]),
+            **{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in found.items()}}
 
 
 TEACH_KEYS = ("p_value", "effect", "improvement", "num_prototypes", "p_null_sparse")
