@@ -27,7 +27,7 @@ class CheckpointPVNetParams(PVNetParams):
 
     checkpoint: str | None = Field(
         default=None,
-        description="A pvnet checkpoint file (e.g. runs/planted-reference/train/checkpoints/ckpt-0080.pt) "
+        description="A pvnet checkpoint file (e.g. runs/planted-reference/train/checkpoints/ckpt-0040.pt) "
         "whose weights are loaded; its architecture must match the other params. None: freshly initialised.",
     )
 
