@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["benjamini_hochberg", "mean_interval", "sign_flip_pvalue", "wilson_interval"]
+__all__ = ["benjamini_hochberg", "mean_interval", "pass_rate", "sign_flip_pvalue", "wilson_interval"]
 
 
 def sign_flip_pvalue(differences: Sequence[int] | np.ndarray) -> float:
@@ -80,6 +81,11 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
+
+def pass_rate(passed: int, n: int) -> dict[str, Any]:
+    """A pass rate with its 95% Wilson interval (``share`` is ``None`` when nothing was assessed)."""
+    low, high = wilson_interval(passed, n)
+    return {"share": round(passed / n, 4) if n else None, "ci_low": round(low, 4), "ci_high": round(high, 4)}
 
 
 def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:

@@ -336,24 +336,23 @@ def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
     control_out = Path(args.control_out) if args.control_out else out.with_name(out.name + "-control")
     runs = planted + ([(control[0], control_out, control[1])] if control else [])
     built = []
+    shared = [args.shared_concept] * len(planted) + [None] * (len(runs) - len(planted))  # none on the control
     for run_spec, _, source in runs:  # everything checked before any stage runs
         components = Components(resolve_spec(run_spec, registry, source=source), registry)
-        is_control = control is not None and len(built) == len(planted)
-        check_concepts(components.domain, args.concept, None if is_control else args.shared_concept)
+        check_concepts(components.domain, args.concept, shared[len(built)])
         for name in components.resolved.players:  # a missing weights file fails here
             components.player(name)
         built.append(components)
     context = _context(built[0].precision)
 
     measured = []
-    for number, ((run_spec, run_out, source), components) in enumerate(zip(runs, built, strict=True)):
+    for (run_spec, run_out, source), components, shared_concept in zip(runs, built, shared, strict=True):
         print(f"bench recovery: stages {', '.join(RECOVERY_STAGES)} of {source} (seed {run_spec.seed}) "
               f"into {run_out}", file=sys.stderr, flush=True)
         run_pipeline(run_spec, run_out, stages=RECOVERY_STAGES, resume=args.resume, registry=registry,
                      source=source)
-        is_control = number == len(planted)
         measured.append(recovery_figures(
-            run_out, components.domain, args.concept, shared_concept=None if is_control else args.shared_concept,
+            run_out, components.domain, args.concept, shared_concept=shared_concept,
             auc_threshold=args.auc_threshold, seed=run_spec.seed,
         ))
     figures: dict[str, Any] = {"run": str(planted[0][1]), **measured[0]}
@@ -371,7 +370,7 @@ def _cmd_bench_recovery(args: argparse.Namespace, registry: Registry) -> int:
             "best_candidate_auc": [row["best_candidate_auc"] for row in per_seed],
             "null_best_auc": [row.get("null_best_auc") for row in per_seed],
             "probe_auc": [row.get("probe_auc") for row in per_seed],
-            "null_surviving_expected": round(sum(row["null_surviving_expected"] or 0.0 for row in per_seed), 4)
+            "null_surviving_expected": round(sum(row["null_surviving_expected"] for row in per_seed), 4)
             if all(row["null_surviving_expected"] is not None for row in per_seed) else None,
             "per_seed": per_seed,
         }

@@ -248,14 +248,13 @@ def recovery_figures(run: str | Path, domain: Domain[Any], concept: str, *,
 
     support_path = run / "teach" / "rollout_support.json"
     support = read_json(support_path)["support"] if support_path.is_file() else None
-    rollout_states = ([domain.from_text(r["state"]) for r in read_json(run / "collect" / "rollouts.json")]
-                      if support is not None else [])
-    predicate = _predicate(domain, concept)
+    rollout_labels = (_labels(domain, [domain.from_text(r["state"]) for r in read_json(run / "collect" / "rollouts.json")],
+                              concept) if support is not None else None)
 
     def prototype_share(cid: str) -> float | None:
-        if support is not None:  # the paper's rule: the positions whose rollouts satisfy the concept
-            found = support.get(cid, [])
-            return float(np.mean([bool(predicate(rollout_states[i])) for i in found])) if found else None
+        if rollout_labels is not None:  # the paper's rule: the positions whose rollouts satisfy the concept
+            found = support.get(cid, [])  # type: ignore[union-attr]
+            return float(rollout_labels[found].mean()) if found else None
         count = int(teach.get(cid, {}).get("scores", {}).get("num_prototypes", 0)) or max(1, len(pool) // 40)
         top = np.argsort(-scores[cid], kind="stable")[:count]
         return float(labels[top].mean())

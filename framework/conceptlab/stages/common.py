@@ -19,7 +19,7 @@ from conceptlab.errors import ComponentError
 from conceptlab.run.context import StageContext
 from conceptlab.run.store import read_checkpoints
 from conceptlab.run.worker import components_for
-from conceptlab.stats import wilson_interval
+from conceptlab.stats import pass_rate
 from conceptlab.values import CheckpointInfo
 
 __all__ = [
@@ -123,7 +123,3 @@ def assess_units(ctx: StageContext, flt: Any, concepts: Sequence[Any], group: st
     return ctx.units(group, assess, list(range(len(concepts))), in_process=True, desc=desc)
 
 
-def pass_rate(passed: int, n: int) -> dict[str, Any]:
-    """A pass rate with its 95% Wilson interval (``share`` is ``None`` when nothing was assessed)."""
-    low, high = wilson_interval(passed, n)
-    return {"share": round(passed / n, 4) if n else None, "ci_low": round(low, 4), "ci_high": round(high, 4)}

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from conceptlab.interfaces import Agent, Search
-from conceptlab.stats import wilson_interval
+from conceptlab.stats import pass_rate, wilson_interval
 
 from conceptlab_planted.domain import Board, PlantedConnect
 
@@ -155,9 +155,7 @@ class RuleUse:
 
 def _share(name: str, count: int, of: int) -> dict[str, Any]:
     """``count`` of ``of`` as figures: both counts, the share and its Wilson 95% interval."""
-    low, high = wilson_interval(count, of)
-    return {f"{name}": count, f"{name}_of": of, f"{name}_share": round(count / of, 4) if of else None,
-            f"{name}_ci_low": round(low, 4), f"{name}_ci_high": round(high, 4)}
+    return {name: count, f"{name}_of": of, **{f"{name}_{key}": value for key, value in pass_rate(count, of).items()}}
 
 
 def _observe(domain: PlantedConnect, state: Board, action: int, result: RuleUse) -> None:
