@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from conceptlab.arrays import CRASH_AFTER_ENV
 from conceptlab.errors import RunDirError, SpecError
 from conceptlab.hookspecs import hookimpl
 from conceptlab.plugins import get_registry
@@ -25,8 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "specs" / "tictactoe-tiny.toml"
 
 
-def _cli_run(out: Path) -> subprocess.Popen[str]:
+def _cli_run(out: Path, crash_after: str | None = None) -> subprocess.Popen[str]:
     env = dict(os.environ, CONCEPTLAB_PROGRESS="0", OMP_NUM_THREADS="1")
+    env.pop(CRASH_AFTER_ENV, None)
+    if crash_after is not None:  # the run SIGKILLs itself right after writing this file
+        env[CRASH_AFTER_ENV] = crash_after
     return subprocess.Popen(
         [sys.executable, "-m", "conceptlab.cli", "run", str(TINY), "--out", str(out), "--resume", "--quiet"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -131,14 +134,9 @@ def test_report_is_self_contained(tiny_run):
 def test_sigkill_mid_stage_then_resume_gives_identical_artifacts(tiny_run, tmp_path, kill_when):
     reference = tiny_run
     killed = tmp_path / "killed"
-    proc = _cli_run(killed)
-    deadline = time.time() + 600
-    while not (killed / kill_when).exists():
-        assert proc.poll() is None, "the run finished before it could be killed"
-        assert time.time() < deadline
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc = _cli_run(killed, crash_after=kill_when)
+    assert proc.wait(timeout=600) == -signal.SIGKILL, "the run was not killed where it was told to be"
+    assert (killed / kill_when).exists()
     stage = kill_when.split("/")[0]
     assert json.loads((killed / "manifest.json").read_text())["stages"][stage]["status"] == "running"
 

@@ -8,12 +8,26 @@ compute the same arrays write different files. :func:`save_npz` writes the same
 from __future__ import annotations
 
 import os
+import signal
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_npz"]
+__all__ = ["CRASH_AFTER_ENV", "crash_point", "save_npz"]
+
+CRASH_AFTER_ENV = "CONCEPTLAB_CRASH_AFTER"
+"""Fault injection for crash tests: a process whose environment sets this to the end of an
+artifact's path (e.g. ``mine/candidates/00002.npz``) kills itself with SIGKILL right after
+writing that file, at an exact point rather than whenever an outside signal lands."""
+
+_CRASH_AFTER = os.environ.get(CRASH_AFTER_ENV) or None
+
+
+def crash_point(path: Path) -> None:
+    """Called by the atomic writers once ``path`` is in place: see :data:`CRASH_AFTER_ENV`."""
+    if _CRASH_AFTER is not None and path.as_posix().endswith(_CRASH_AFTER):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -35,3 +49,4 @@ def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+    crash_point(path)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from conceptlab.activations import STORE_DIR
-from conceptlab.arrays import save_npz
+from conceptlab.arrays import crash_point, save_npz
 from conceptlab.errors import RunDirError
 from conceptlab.spec import STAGES, RunSpec, spec_hash, stage_hashes
 
@@ -71,6 +71,7 @@ def _atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+    crash_point(path)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
