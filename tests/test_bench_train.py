@@ -86,3 +86,90 @@ def test_bench_commands_print_the_policy_load_and_fraction_of_peak(
     assert main(["bench", "mine", "--dim", "32", "--pairs", "12", "--concepts", "2", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
     assert figures["lp_iterations_per_concept"] > 0 and figures["lp_fraction_of_peak"] > 0
+
+
+def test_compare_precisions_interleaves_rounds_and_restores_the_agent() -> None:
+    from conceptlab.bench.precisions import compare_precisions
+
+    agent = tiny_agent()
+    order: list[str] = []
+    speed = {"fp32": [100.0, 90.0, 110.0], "bf16": [150.0, 180.0, 120.0]}
+
+    def measure() -> dict[str, float]:
+        order.append(agent.precision)
+        round_index = order.count(agent.precision) - 1
+        return {"positions": 4, "repeats": 1, "rate": speed[agent.precision][round_index]}
+
+    figures = compare_precisions(agent, ["fp32", "bf16"], 3, measure, ["rate"], ["positions"])
+    assert order == ["fp32", "bf16"] * 3  # each round measures both, in the order given
+    assert agent.precision == "fp32"
+    assert (figures["positions"], figures["rounds"]) == (4, 3) and "repeats" not in figures  # not kept
+    assert (figures["fp32_rate"], figures["fp32_rate_min"]) == (110.0, 90.0)
+    assert (figures["bf16_rate"], figures["bf16_rate_min"]) == (180.0, 120.0)
+    assert figures["rate_bf16_over_fp32"] == pytest.approx(180.0 / 110.0)
+    assert figures["rate_bf16_over_fp32_min"] == pytest.approx(120.0 / 110.0)  # round 3's, not best over best
+    assert figures["rate_bf16_over_fp32_max"] == pytest.approx(2.0)  # round 2: 180 / 90
+
+
+def test_compare_precisions_restores_the_precision_when_a_measurement_fails() -> None:
+    from conceptlab.bench.precisions import compare_precisions
+
+    agent = tiny_agent()
+    agent.set_precision("bf16")
+
+    def measure() -> dict[str, float]:
+        if agent.precision == "fp32":
+            raise RuntimeError("measurement failed")
+        return {"rate": 1.0}
+
+    with pytest.raises(RuntimeError, match="measurement failed"):
+        compare_precisions(agent, ["bf16", "fp32"], 2, measure, ["rate"])
+    assert agent.precision == "bf16"
+    with pytest.raises(ParamsError, match="no precision setting"):
+        compare_precisions(object(), ["fp32"], 1, measure, ["rate"])
+    with pytest.raises(ParamsError, match="rounds >= 1"):
+        compare_precisions(agent, ["fp32"], 0, measure, ["rate"])
+
+
+def test_parse_precisions_resolves_and_refuses_bad_lists() -> None:
+    from conceptlab.bench.precisions import parse_precisions
+    from conceptlab.precision import PrecisionError
+
+    assert [c.used for c in parse_precisions("fp32, bf16")] == ["fp32", "bf16"]
+    with pytest.raises(PrecisionError, match="'fp16'"):
+        parse_precisions("fp32,fp16")
+    with pytest.raises(ParamsError, match="no precision"):
+        parse_precisions(" , ")
+    with pytest.raises(ParamsError, match="one precision twice"):
+        parse_precisions("bf16,bf16")
+
+
+@pytest.mark.slow
+def test_bench_commands_compare_precisions_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    spec = str(ROOT / "specs" / "tictactoe-tiny.toml")
+    out = tmp_path / "figures.json"
+    assert main(["bench", "train", spec, "--positions", "16", "--repeats", "2", "--precisions", "fp32,bf16",
+                 "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["precision"].startswith("fp32 (asked fp32") and "; bf16 (asked bf16" in figures["precision"]
+    assert figures["rounds"] == 2
+    ratio = figures["samples_per_s_bf16_over_fp32"]
+    assert ratio == pytest.approx(figures["bf16_samples_per_s"] / figures["fp32_samples_per_s"])
+    assert figures["samples_per_s_bf16_over_fp32_min"] <= figures["samples_per_s_bf16_over_fp32_max"]
+    assert figures["fp32_train_fraction_of_peak"] > 0 and figures["bf16_train_fraction_of_peak"] > 0
+    assert main(["bench", "search", spec, "--positions", "2", "--repeats", "1", "--precisions", "fp32,bf16",
+                 "--set", "search.params.simulations=8", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    for precision in ("fp32", "bf16"):
+        for key in ("batched_sims_per_s", "one_leaf_sims_per_s", "net_evals_per_s", "search_efficiency",
+                    "net_fraction_of_peak", "search_fraction_of_peak"):
+            assert figures[f"{precision}_{key}"] > 0, (precision, key)
+    assert figures["batched_sims_per_s_bf16_over_fp32"] > 0
+    assert not any(key.startswith(("batched_over_one_leaf", "search_efficiency", "outside")) for key in figures)
+    assert (figures["positions"], figures["simulations"]) == (2, 8)
+    assert main(["bench", "search", spec, "--precisions", "fp32,bf16", "--player", "x"]) == 2
+    assert "do not combine" in capsys.readouterr().err

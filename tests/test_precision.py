@@ -152,3 +152,19 @@ def test_the_manifest_records_precision_and_threads(tmp_path: Path) -> None:
     assert runtime["threads"]["threads"] >= 1 and runtime["threads"]["wait_policy"]
     assert manifest["stages"]["train"]["precision"] == "bf16"
     assert manifest["stages"]["train"]["threads"] == runtime["threads"]["threads"]
+
+
+def test_bf16_leaves_single_state_evaluations_in_fp32() -> None:
+    from conceptlab.precision import BF16_MIN_BATCH
+
+    assert BF16_MIN_BATCH == 2
+    agent = PVNetAgent(DOMAIN, build_params(PVNetAgent, {"blocks": 1, "channels": 8, "hidden": 32}), seed=3)
+    layer = agent.layer_names[0]
+    fp32_one = agent.evaluate(STATES[:1], layers=[layer])
+    fp32_all = agent.evaluate(STATES, layers=[layer])
+    agent.set_precision("bf16")
+    one = agent.evaluate(STATES[:1], layers=[layer])
+    np.testing.assert_array_equal(one.policy, fp32_one.policy)  # batch 1: fp32, bit for bit
+    np.testing.assert_array_equal(one.activations[layer], fp32_one.activations[layer])
+    batched = agent.evaluate(STATES, layers=[layer])
+    assert not np.array_equal(batched.activations[layer], fp32_all.activations[layer])  # batch >= 2: bf16

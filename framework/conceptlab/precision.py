@@ -15,7 +15,9 @@ several times *slower*. So ``auto`` chooses bf16 only when both hold:
 Otherwise ``auto`` is ``fp32``. The choice, with its reason and measurements, is
 a :class:`PrecisionChoice` recorded in the run manifest. A forced ``bf16`` runs
 on any CPU (slowly without native support) and changes the network's outputs by
-bf16 rounding: results are no longer bit-identical to an fp32 run.
+bf16 rounding: results are no longer bit-identical to an fp32 run. In either
+case an evaluation of fewer than :data:`BF16_MIN_BATCH` states runs in fp32,
+where bf16 is slower.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from conceptlab.errors import ConceptlabError
 
 __all__ = [
     "AUTO_PRECISION_ENV",
+    "BF16_MIN_BATCH",
     "MIN_SPEEDUP",
     "PRECISIONS",
     "Precision",
@@ -53,6 +56,14 @@ PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "auto")
 
 MIN_SPEEDUP = 1.1
 """How much faster bf16 must measure than fp32 for ``auto`` to choose it."""
+
+BF16_MIN_BATCH = 2
+"""The fewest states a network evaluation runs in bf16; a smaller batch runs in fp32.
+
+At batch 1 autocast's casts cost more than bf16 saves: on a Zen 4 core with
+native bf16, the shipped chess teacher evaluated 0.73x as many single states per
+second in bf16 as in fp32, and 1.07x, 1.21x, 1.39x at batches 2, 4 and 16
+(docs/results.md, "Speed on a shared machine")."""
 
 AUTO_PRECISION_ENV = "CONCEPTLAB_AUTO_PRECISION"
 """Set by the process that resolved ``auto`` (``fp32`` or ``bf16``), so its workers reuse the choice."""

@@ -25,7 +25,7 @@ from torch import nn
 from conceptlab.errors import CheckpointError, ComponentError
 from conceptlab.interfaces import Domain, StrictParams, TrainableAgent
 from conceptlab.interfaces.domain import S
-from conceptlab.precision import PrecisionError, autocast
+from conceptlab.precision import BF16_MIN_BATCH, PrecisionError, autocast
 from conceptlab.values import CheckpointInfo, Evaluation
 
 __all__ = ["CHECKPOINT_FORMAT", "PolicyValueNet", "TorchAgent", "legal_mask"]
@@ -74,7 +74,10 @@ class TorchAgent(TrainableAgent[S]):
         self.precision = "fp32"
 
     def set_precision(self, precision: str) -> None:
-        """Evaluate and fit in ``precision`` (``fp32`` or ``bf16``, see :mod:`conceptlab.precision`)."""
+        """Evaluate and fit in ``precision`` (``fp32`` or ``bf16``, see :mod:`conceptlab.precision`).
+
+        Under ``bf16`` an evaluation of fewer than ``BF16_MIN_BATCH`` states still runs in fp32.
+        """
         if precision not in ("fp32", "bf16"):
             raise PrecisionError(
                 f"agent {self.name!r}: precision must be 'fp32' or 'bf16', got {precision!r}"
@@ -134,8 +137,10 @@ class TorchAgent(TrainableAgent[S]):
             )
         x = torch.from_numpy(self.encode(states))
         mask = torch.from_numpy(legal_mask(self.domain, states))
+        # bf16 costs more than it saves on a single state (see BF16_MIN_BATCH)
+        precision = self.precision if len(states) >= BF16_MIN_BATCH else "fp32"
         with torch.inference_mode():
-            with autocast(self.precision):
+            with autocast(precision):
                 logits, value, captured = self._forward(x, layers)
             logits, value = logits.float(), value.float()
             captured = {k: v.float() for k, v in captured.items()}

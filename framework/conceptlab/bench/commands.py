@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from conceptlab.errors import ParamsError
 from conceptlab.plugins import Registry
 
 __all__ = ["add_bench_commands"]
@@ -27,6 +28,11 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument(
         "--repeats", type=int, default=3, help="rounds of the three timings (each figure is the best round's)"
     )
+    p.add_argument(
+        "--precisions", metavar="LIST",
+        help="measure these precisions in one run, interleaved round by round (e.g. fp32,bf16; 'auto' is "
+        "resolved first), and print each one's figures and their ratios to the first; default: the spec's",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_search)
@@ -38,6 +44,11 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("--batch-size", type=int, help="positions per step (default: the spec's stages.train.batch_size)")
     p.add_argument("--epochs", type=int, default=1, help="passes over the positions per round")
     p.add_argument("--repeats", type=int, default=3, help="rounds timed (the figure is the best round's)")
+    p.add_argument(
+        "--precisions", metavar="LIST",
+        help="measure these precisions in one run, interleaved round by round (e.g. fp32,bf16; 'auto' is "
+        "resolved first), and print each one's figures and their ratios to the first; default: the spec's",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_train)
@@ -115,7 +126,11 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
 
 
 def _context(precision: Any = None) -> dict[str, Any]:
-    """What every benchmark prints before its figures: thread policy, load, precision, peak."""
+    """What every benchmark prints before its figures: thread policy, load, precision, peak.
+
+    ``precision`` is a :class:`~conceptlab.precision.PrecisionChoice`, or a list of them
+    when a benchmark compares precisions.
+    """
     from conceptlab.bench.peak import measure_peak
     from conceptlab.threads import current_thread_policy, load_average
 
@@ -125,8 +140,9 @@ def _context(precision: Any = None) -> dict[str, Any]:
         "threads": policy.threads,
         "load_average_start": " ".join(f"{x:.2f}" for x in load_average()),
     }
-    if precision is not None:
-        context["precision"] = f"{precision.used} (asked {precision.requested}: {precision.reason})"
+    choices = [] if precision is None else precision if isinstance(precision, list) else [precision]
+    if choices:
+        context["precision"] = "; ".join(f"{c.used} (asked {c.requested}: {c.reason})" for c in choices)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -134,19 +150,20 @@ def _context(precision: Any = None) -> dict[str, Any]:
     context["torch_threads"] = sys.modules["torch"].get_num_threads()
     peak = measure_peak("float32")
     context["peak_fp32_gflops"] = peak.gflops
-    if precision is not None and precision.used == "bf16" and precision.native_bf16:
+    if any(c.used == "bf16" and c.native_bf16 for c in choices):
         context["peak_bf16_gflops"] = measure_peak("bfloat16").gflops
     return context
 
 
-def _peak(context: dict[str, Any]) -> Any:
-    """The peak a benchmark's figures are a fraction of: bf16's when native bf16 is used, else fp32's.
+def _peak(context: dict[str, Any], used: str | None = None) -> Any:
+    """The peak figures in precision ``used`` are a fraction of: bf16's for native bf16, else fp32's.
 
-    (Emulated bf16 has no peak worth the name: its matrix products run far below fp32's.)
+    ``used`` defaults to the one precision the benchmark measured. (Emulated bf16
+    has no peak worth the name: its matrix products run far below fp32's.)
     """
     from conceptlab.bench.peak import Peak
 
-    if "peak_bf16_gflops" in context:
+    if "peak_bf16_gflops" in context and used in (None, "bf16"):
         return Peak(context["peak_bf16_gflops"], "bfloat16", 0, context["threads"])
     return Peak(context.get("peak_fp32_gflops", 0.0), "float32", 0, context["threads"])
 
@@ -167,6 +184,7 @@ def _emit(figures: dict[str, Any], json_path: str | None) -> int:
 def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
     import numpy as np
 
+    from conceptlab.bench.precisions import parse_precisions
     from conceptlab.bench.search import bench_search
     from conceptlab.pipeline import Components
     from conceptlab.spec import load_spec, resolve_spec
@@ -176,6 +194,8 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
     spec = load_spec(args.spec, args.set)
     components = Components(resolve_spec(spec, registry, source=args.spec), registry)
     agent = components.agent(args.checkpoint) if args.checkpoint else components.new_agent(spec.seed)
+    if args.precisions:
+        return _compare_search(args, components, agent, parse_precisions(args.precisions))
     context = _context(components.precision)
     figures = bench_search(
         components.domain,
@@ -204,6 +224,7 @@ def _cmd_bench_train(args: argparse.Namespace, registry: Registry) -> int:
     import numpy as np
 
     from conceptlab.bench.peak import fraction_of_peak, network_flops
+    from conceptlab.bench.precisions import compare_precisions, parse_precisions
     from conceptlab.bench.train import bench_train
     from conceptlab.pipeline import Components
     from conceptlab.spec import load_spec, resolve_spec
@@ -212,17 +233,75 @@ def _cmd_bench_train(args: argparse.Namespace, registry: Registry) -> int:
     components = Components(resolve_spec(spec, registry, source=args.spec), registry)
     agent = components.agent(args.checkpoint) if args.checkpoint else components.new_agent(spec.seed)
     batch_size = args.batch_size or spec.stages.train.batch_size
-    context = _context(components.precision)
-    figures = bench_train(
-        components.domain, agent, positions=args.positions, batch_size=batch_size,
-        epochs=args.epochs, repeats=args.repeats, rng=np.random.default_rng(spec.seed),
-        learning_rate=spec.stages.train.learning_rate,
-    )
+    choices = parse_precisions(args.precisions) if args.precisions else None
+    context = _context(choices or components.precision)
+
+    def measure(repeats: int) -> dict[str, Any]:
+        return bench_train(
+            components.domain, agent, positions=args.positions, batch_size=batch_size,
+            epochs=args.epochs, repeats=repeats, rng=np.random.default_rng(spec.seed),
+            learning_rate=spec.stages.train.learning_rate,
+        )
+
+    if choices:
+        used = [choice.used for choice in choices]
+        figures = compare_precisions(
+            agent, used, args.repeats, lambda: measure(1), ["samples_per_s"], ["positions", "batch_size", "epochs"]
+        )
+    else:
+        used, figures = [], measure(args.repeats)
     states = components.domain.opening_states(min(batch_size, 32), np.random.default_rng(0))
     flops = network_flops(agent, states, backward=True)
     if flops is not None:
         figures["train_mflops_per_sample"] = flops / 1e6
-        figures["train_fraction_of_peak"] = fraction_of_peak(figures["samples_per_s"], flops, _peak(context))
+        if not choices:
+            figures["train_fraction_of_peak"] = fraction_of_peak(figures["samples_per_s"], flops, _peak(context))
+        for precision in used:
+            figures[f"{precision}_train_fraction_of_peak"] = fraction_of_peak(
+                figures[f"{precision}_samples_per_s"], flops, _peak(context, precision)
+            )
+    return _emit({**context, **figures}, args.json_path)
+
+
+def _compare_search(args: argparse.Namespace, components: Any, agent: Any, choices: list[Any]) -> int:
+    """``bench search --precisions``: each precision's figures, interleaved round by round, and their ratios."""
+    import numpy as np
+
+    from conceptlab.bench.peak import fraction_of_peak, network_flops
+    from conceptlab.bench.precisions import compare_precisions
+    from conceptlab.bench.search import bench_search
+
+    if args.player:
+        raise ParamsError("bench search: --player and --precisions do not combine; measure one at a time")
+    context = _context(choices)
+    used = [choice.used for choice in choices]
+    seed = components.resolved.spec.seed
+
+    def measure() -> dict[str, Any]:
+        return bench_search(
+            components.domain, agent, components.resolved.params["search"], positions=args.positions,
+            rng=np.random.default_rng(seed), repeats=1,
+        )
+
+    rates = ["batched_sims_per_s", "one_leaf_sims_per_s", "net_evals_per_s"]
+    figures = compare_precisions(
+        agent, used, args.repeats, measure, rates, ["positions", "batch_size", "simulations"]
+    )
+    for precision in used:
+        figures[f"{precision}_search_efficiency"] = (
+            figures[f"{precision}_batched_sims_per_s"] / figures[f"{precision}_net_evals_per_s"]
+        )
+    flops = network_flops(agent, components.domain.opening_states(figures["batch_size"], np.random.default_rng(0)))
+    if flops is not None:
+        figures["net_mflops_per_eval"] = flops / 1e6
+        for precision in used:
+            peak = _peak(context, precision)
+            figures[f"{precision}_net_fraction_of_peak"] = fraction_of_peak(
+                figures[f"{precision}_net_evals_per_s"], flops, peak
+            )
+            figures[f"{precision}_search_fraction_of_peak"] = fraction_of_peak(
+                figures[f"{precision}_batched_sims_per_s"], flops, peak
+            )
     return _emit({**context, **figures}, args.json_path)
 
 
