@@ -77,6 +77,9 @@ def test_bench_commands_print_the_policy_load_and_fraction_of_peak(
         assert key in printed, key
     figures = json.loads(out.read_text())
     assert figures["threads"] == figures["torch_threads"]
+    # the peak is measured before and after the timings, and the higher reading is the one used
+    assert figures["peak_fp32_gflops"] == max(figures["peak_fp32_gflops_start"], figures["peak_fp32_gflops_end"])
+    assert figures["peak_fp32_gflops_start"] > 0 and figures["peak_fp32_gflops_end"] > 0
     assert 0 < figures["train_fraction_of_peak"] < 10
     assert main(["bench", "search", spec, "--positions", "2", "--repeats", "1",
                  "--set", "search.params.simulations=8", "--json", str(out)]) == 0

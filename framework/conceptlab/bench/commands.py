@@ -155,6 +155,23 @@ def _context(precision: Any = None) -> dict[str, Any]:
     return context
 
 
+def _measure_peaks_again(context: dict[str, Any]) -> None:
+    """Measure each peak in ``context`` again, after the benchmark's own timings, and keep the higher.
+
+    One measurement of a fraction of a second can land in a slow spell of a shared
+    machine; a peak measured too low makes every fraction of it too high (once
+    1.22 of the fp32 peak in a run on an otherwise idle machine). Both readings
+    stay in the figures (``..._start``, ``..._end``).
+    """
+    from conceptlab.bench.peak import measure_peak
+
+    for key, dtype in (("peak_fp32_gflops", "float32"), ("peak_bf16_gflops", "bfloat16")):
+        if key in context:
+            start, end = context[key], measure_peak(dtype).gflops
+            context[f"{key}_start"], context[f"{key}_end"] = start, end
+            context[key] = max(start, end)
+
+
 def _peak(context: dict[str, Any], used: str | None = None) -> Any:
     """The peak figures in precision ``used`` are a fraction of: bf16's for native bf16, else fp32's.
 
@@ -212,6 +229,7 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
         )
         figures.update({f"{name}_{key}": value for key, value in measured.items()})
     flops = network_flops(agent, components.domain.opening_states(figures["batch_size"], np.random.default_rng(0)))
+    _measure_peaks_again(context)
     if flops is not None:
         peak = _peak(context)
         figures["net_mflops_per_eval"] = flops / 1e6
@@ -252,6 +270,7 @@ def _cmd_bench_train(args: argparse.Namespace, registry: Registry) -> int:
         used, figures = [], measure(args.repeats)
     states = components.domain.opening_states(min(batch_size, 32), np.random.default_rng(0))
     flops = network_flops(agent, states, backward=True)
+    _measure_peaks_again(context)
     if flops is not None:
         figures["train_mflops_per_sample"] = flops / 1e6
         if not choices:
@@ -292,6 +311,7 @@ def _compare_search(args: argparse.Namespace, components: Any, agent: Any, choic
             figures[f"{precision}_batched_sims_per_s"] / figures[f"{precision}_net_evals_per_s"]
         )
     flops = network_flops(agent, components.domain.opening_states(figures["batch_size"], np.random.default_rng(0)))
+    _measure_peaks_again(context)
     if flops is not None:
         figures["net_mflops_per_eval"] = flops / 1e6
         for precision in used:
@@ -345,6 +365,7 @@ def _cmd_bench_mine(args: argparse.Namespace, registry: Registry) -> int:
     figures = bench_mine(
         dim=args.dim, pairs=args.pairs, concepts=args.concepts, rng=np.random.default_rng(0)
     )
+    _measure_peaks_again(context)
     if "peak_fp32_gflops" in context:
         # the LP's dense work: each simplex iteration prices the m x 2d constraint matrix once
         work = figures["lp_iterations_per_concept"] * 2.0 * args.pairs * 2 * args.dim
