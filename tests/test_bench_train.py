@@ -32,6 +32,10 @@ def test_peak_is_measured_in_both_dtypes() -> None:
     assert measure_peak("bfloat16", size=128, seconds=0.01).gflops > 0
     with pytest.raises(ValueError, match="'float16'"):
         measure_peak("float16")
+    several = measure_peak("float32", size=(64, 128), seconds=0.02)
+    assert several.size in (64, 128) and several.gflops > 0
+    with pytest.raises(ValueError, match="at least 64"):
+        measure_peak("float32", size=(128, 32))
 
 
 def test_network_flops_count_forward_and_backward_without_touching_the_agent() -> None:
