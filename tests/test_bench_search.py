@@ -32,6 +32,11 @@ def test_figures_are_measured_and_consistent() -> None:
     assert figures["outside_net_us_per_sim"] == pytest.approx(
         1e6 / figures["batched_sims_per_s"] - 1e6 / figures["net_evals_per_s"])
     assert figures["repeats"] == 1
+    # timed inside the search: 3 searches of 48 simulations, in batches of at most 8 (roots alone)
+    assert 1 <= figures["search_mean_batch"] <= 8
+    assert figures["search_evals_per_s"] > 0
+    # the tree's share of a simulation is what is left once the net's calls are taken out
+    assert 0 < figures["tree_us_per_sim"] < 1e6 / figures["batched_sims_per_s"]
     assert figures["batched_over_one_leaf_min"] == pytest.approx(figures["batched_over_one_leaf"])
     assert figures["search_efficiency_max"] == pytest.approx(figures["search_efficiency"])
 

@@ -105,10 +105,12 @@ def test_compare_precisions_interleaves_rounds_and_restores_the_agent() -> None:
     def measure() -> dict[str, float]:
         order.append(agent.precision)
         round_index = order.count(agent.precision) - 1
-        return {"positions": 4, "repeats": 1, "rate": speed[agent.precision][round_index]}
+        rate = speed[agent.precision][round_index]
+        return {"positions": 4, "repeats": 1, "rate": rate, "share": rate / 1000}
 
-    figures = compare_precisions(agent, ["fp32", "bf16"], 3, measure, ["rate"], ["positions"])
-    assert order == ["fp32", "bf16"] * 3  # each round measures both, in the order given
+    figures = compare_precisions(agent, ["fp32", "bf16"], 3, measure, ["rate"], ["positions"], ["share"])
+    # each round measures both, in the order given and then reversed, so neither always goes first
+    assert order == ["fp32", "bf16", "bf16", "fp32", "fp32", "bf16"]
     assert agent.precision == "fp32"
     assert (figures["positions"], figures["rounds"]) == (4, 3) and "repeats" not in figures  # not kept
     assert (figures["fp32_rate"], figures["fp32_rate_min"]) == (110.0, 90.0)
@@ -116,6 +118,9 @@ def test_compare_precisions_interleaves_rounds_and_restores_the_agent() -> None:
     assert figures["rate_bf16_over_fp32"] == pytest.approx(180.0 / 110.0)
     assert figures["rate_bf16_over_fp32_min"] == pytest.approx(120.0 / 110.0)  # round 3's, not best over best
     assert figures["rate_bf16_over_fp32_max"] == pytest.approx(2.0)  # round 2: 180 / 90
+    # a figure of one measurement is summarised per precision, never divided across rounds
+    assert (figures["bf16_share"], figures["bf16_share_min"], figures["bf16_share_max"]) == (0.15, 0.12, 0.18)
+    assert "share_bf16_over_fp32" not in figures
 
 
 def test_compare_precisions_restores_the_precision_when_a_measurement_fails() -> None:
@@ -134,7 +139,7 @@ def test_compare_precisions_restores_the_precision_when_a_measurement_fails() ->
     assert agent.precision == "bf16"
     with pytest.raises(ParamsError, match="no precision setting"):
         compare_precisions(object(), ["fp32"], 1, measure, ["rate"])
-    with pytest.raises(ParamsError, match="rounds >= 1"):
+    with pytest.raises(ParamsError, match="--repeats >= 1"):
         compare_precisions(agent, ["fp32"], 0, measure, ["rate"])
 
 
@@ -172,11 +177,24 @@ def test_bench_commands_compare_precisions_in_one_run(
                  "--set", "search.params.simulations=8", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
     for precision in ("fp32", "bf16"):
-        for key in ("batched_sims_per_s", "one_leaf_sims_per_s", "net_evals_per_s", "search_efficiency",
+        for key in ("batched_sims_per_s", "one_leaf_sims_per_s", "net_evals_per_s", "search_evals_per_s",
+                    "search_efficiency", "tree_us_per_sim", "search_mean_batch",
                     "net_fraction_of_peak", "search_fraction_of_peak"):
             assert figures[f"{precision}_{key}"] > 0, (precision, key)
+        assert figures[f"{precision}_search_efficiency_min"] <= figures[f"{precision}_search_efficiency_max"]
     assert figures["batched_sims_per_s_bf16_over_fp32"] > 0
     assert not any(key.startswith(("batched_over_one_leaf", "search_efficiency", "outside")) for key in figures)
     assert (figures["positions"], figures["simulations"]) == (2, 8)
     assert main(["bench", "search", spec, "--precisions", "fp32,bf16", "--player", "x"]) == 2
     assert "do not combine" in capsys.readouterr().err
+
+
+def test_each_precision_is_a_fraction_of_its_own_peak() -> None:
+    from conceptlab.bench.commands import _peak
+
+    both = {"threads": 1, "peak_fp32_gflops": 100.0, "peak_bf16_gflops": 220.0}
+    assert (_peak(both, "fp32").gflops, _peak(both, "fp32").dtype) == (100.0, "float32")
+    assert (_peak(both, "bf16").gflops, _peak(both, "bf16").dtype) == (220.0, "bfloat16")
+    assert _peak(both).gflops == 220.0  # one precision measured, and it was native bf16
+    only_fp32 = {"threads": 1, "peak_fp32_gflops": 100.0}  # emulated bf16 has no peak of its own
+    assert _peak(only_fp32, "bf16").gflops == 100.0 and _peak(only_fp32).dtype == "float32"

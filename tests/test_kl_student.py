@@ -148,11 +148,11 @@ def test_a_student_that_already_knows_everything_cannot_improve(setup: dict[str,
     assert verdict.scores["student_fallback"] == 1.0
     assert verdict.scores["student_prototype_agreement"] == 1.0
     s = verdict.scores
-    assert s["before_agreement"] == 1.0 and s["after_agreement"] == 1.0 and s["improvement"] <= 0.0
+    assert s["before_agreement"] == 1.0 and s["improvement"] <= 0.0  # nothing left to gain, none gained
     # the effect is measured against the same student fitted on random positions, which can *lose*
     # agreement (it fell to 0.967 on an AVX-512 CPU): a small positive effect is then no gain of the
     # concept's own, and it must not be significant
-    assert s["p_value"] > 0.05
+    assert s["p_value"] >= KLStudentFilter.Params().alpha
     assert not verdict.passed and "oldest" in verdict.reason
 
 

@@ -242,7 +242,7 @@ def _cmd_bench_train(args: argparse.Namespace, registry: Registry) -> int:
     import numpy as np
 
     from conceptlab.bench.peak import fraction_of_peak, network_flops
-    from conceptlab.bench.precisions import compare_precisions, parse_precisions
+    from conceptlab.bench.precisions import check_comparable, compare_precisions, parse_precisions
     from conceptlab.bench.train import bench_train
     from conceptlab.pipeline import Components
     from conceptlab.spec import load_spec, resolve_spec
@@ -252,6 +252,8 @@ def _cmd_bench_train(args: argparse.Namespace, registry: Registry) -> int:
     agent = components.agent(args.checkpoint) if args.checkpoint else components.new_agent(spec.seed)
     batch_size = args.batch_size or spec.stages.train.batch_size
     choices = parse_precisions(args.precisions) if args.precisions else None
+    if choices:
+        check_comparable(agent, args.repeats)
     context = _context(choices or components.precision)
 
     def measure(repeats: int) -> dict[str, Any]:
@@ -287,11 +289,12 @@ def _compare_search(args: argparse.Namespace, components: Any, agent: Any, choic
     import numpy as np
 
     from conceptlab.bench.peak import fraction_of_peak, network_flops
-    from conceptlab.bench.precisions import compare_precisions
+    from conceptlab.bench.precisions import check_comparable, compare_precisions
     from conceptlab.bench.search import bench_search
 
     if args.player:
         raise ParamsError("bench search: --player and --precisions do not combine; measure one at a time")
+    check_comparable(agent, args.repeats)
     context = _context(choices)
     used = [choice.used for choice in choices]
     seed = components.resolved.spec.seed
@@ -302,14 +305,12 @@ def _compare_search(args: argparse.Namespace, components: Any, agent: Any, choic
             rng=np.random.default_rng(seed), repeats=1,
         )
 
-    rates = ["batched_sims_per_s", "one_leaf_sims_per_s", "net_evals_per_s"]
+    rates = ["batched_sims_per_s", "one_leaf_sims_per_s", "net_evals_per_s", "search_evals_per_s"]
+    # each round's own: its batched search over its raw net, and the split of its search's time
+    spreads = ["search_efficiency", "outside_net_us_per_sim", "tree_us_per_sim", "search_mean_batch"]
     figures = compare_precisions(
-        agent, used, args.repeats, measure, rates, ["positions", "batch_size", "simulations"]
+        agent, used, args.repeats, measure, rates, ["positions", "batch_size", "simulations"], spreads
     )
-    for precision in used:
-        figures[f"{precision}_search_efficiency"] = (
-            figures[f"{precision}_batched_sims_per_s"] / figures[f"{precision}_net_evals_per_s"]
-        )
     flops = network_flops(agent, components.domain.opening_states(figures["batch_size"], np.random.default_rng(0)))
     _measure_peaks_again(context)
     if flops is not None:

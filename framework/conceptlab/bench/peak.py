@@ -40,9 +40,10 @@ PEAK_SIZES = (256, 512, 1024)
 """Sides of the square products :func:`measure_peak` tries by default.
 
 One size is not enough: on a 2-core Zen 4 virtual machine, fp32 products of
-side 256 ran at 103-104 GFLOP/s in every reading, while side 1024 (whose three
-matrices, 12 MB, live in the L3 cache other tenants share) read 72-96; bf16 was
-fastest at 512 (220-225 against 207-211 at 256 and 1024)."""
+side 256 ran at 103-104 GFLOP/s in every reading of one sweep, while side 1024
+(whose three matrices, 12 MB, live in the L3 cache other tenants share) read
+72-101 across that sweep and the benchmarks of the same session; in the sweep,
+bf16 was fastest at 512 (220-225 against 207-211 at 256 and 1024)."""
 
 
 def measure_peak(

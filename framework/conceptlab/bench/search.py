@@ -8,6 +8,14 @@ Three figures from one run, on the same positions and agent:
   call per simulation, as in most small AlphaZero re-implementations;
 * ``net_evals_per_s``: ``agent.evaluate`` alone on batches of ``batch_size``
   states - the ceiling a search with perfect batching and free tree work reaches.
+
+Inside the batched search, the calls to ``agent.evaluate`` are timed too, which
+splits its time into the network's (``search_evals_per_s``: states evaluated per
+second of those calls, at the batch sizes the search really forms,
+``search_mean_batch``) and the tree's (``tree_us_per_sim``: everything else, per
+simulation). The difference between ``search_evals_per_s`` and
+``net_evals_per_s`` is what evaluating inside a search costs over evaluating
+full batches back to back.
 """
 
 from __future__ import annotations
@@ -23,6 +31,27 @@ from conceptlab.interfaces import Agent, Domain, Search, StrictParams, build_par
 from conceptlab.search.puct import PUCTSearch
 
 __all__ = ["bench_search"]
+
+
+class _TimedAgent:
+    """``agent`` with its ``evaluate`` calls counted and timed; everything else passes through."""
+
+    def __init__(self, agent: Agent[Any]) -> None:
+        self._agent = agent
+        self.seconds = 0.0
+        self.calls = 0
+        self.states = 0
+
+    def evaluate(self, states: Sequence[Any], layers: Sequence[str] = ()) -> Any:
+        start = time.perf_counter()
+        out = self._agent.evaluate(states, layers)
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
+        self.states += len(states)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._agent, name)
 
 
 def _timed_searches(
@@ -87,7 +116,10 @@ def bench_search(
         ``search_efficiency_min`` / ``_max``) to show the spread, and
         ``outside_net_us_per_sim``: microseconds a batched simulation spends
         beyond its share of the network's time (``1e6 / batched_sims_per_s -
-        1e6 / net_evals_per_s``; tree work, encoding, move generation).
+        1e6 / net_evals_per_s``; tree work, encoding, move generation);
+        and, timed inside the batched search (see the module's docstring),
+        ``search_evals_per_s`` (best round), ``search_mean_batch`` and
+        ``tree_us_per_sim`` (least round).
     """
     params = build_params(search_cls, search_params)  # type: ignore[arg-type]
     batch_size = getattr(params, "batch_size", None)
@@ -108,11 +140,18 @@ def bench_search(
 
     _timed_searches(batched, agent, states[:1], seed)  # warm-up
     rounds: list[tuple[float, float, float]] = []
+    inside: list[tuple[float, float, float]] = []  # (search_evals_per_s, search_mean_batch, tree_us_per_sim)
     for _ in range(repeats):
-        sims_b, secs_b = _timed_searches(batched, agent, states, seed)
+        timed = _TimedAgent(agent)
+        sims_b, secs_b = _timed_searches(batched, timed, states, seed)  # type: ignore[arg-type]
         sims_1, secs_1 = _timed_searches(one_leaf, agent, states, seed)
         evals, secs_e = _timed_evaluations(agent, states, batch_size, sims_b)
         rounds.append((sims_b / secs_b, sims_1 / secs_1, evals / secs_e))
+        inside.append((
+            timed.states / timed.seconds if timed.seconds > 0 else float("nan"),
+            timed.states / max(timed.calls, 1),
+            1e6 * (secs_b - timed.seconds) / sims_b,
+        ))
 
     batched_rate = max(r[0] for r in rounds)
     one_leaf_rate = max(r[1] for r in rounds)
@@ -134,4 +173,7 @@ def bench_search(
         "search_efficiency_min": min(efficiencies),
         "search_efficiency_max": max(efficiencies),
         "outside_net_us_per_sim": 1e6 * (1.0 / batched_rate - 1.0 / eval_rate),
+        "search_evals_per_s": max(r[0] for r in inside),
+        "search_mean_batch": inside[0][1],
+        "tree_us_per_sim": min(r[2] for r in inside),
     }
