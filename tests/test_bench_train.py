@@ -19,6 +19,7 @@ from conceptlab.testing.tictactoe import TicTacToe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = TicTacToe()
+TINY_SPEC = str(ROOT / "specs" / "tictactoe-tiny.toml")
 
 
 def tiny_agent() -> PVNetAgent:
@@ -72,7 +73,7 @@ def test_bench_commands_print_the_policy_load_and_fraction_of_peak(
 ) -> None:
     import json
 
-    spec = str(ROOT / "specs" / "tictactoe-tiny.toml")
+    spec = TINY_SPEC
     out = tmp_path / "train.json"
     assert main(["bench", "train", spec, "--positions", "16", "--repeats", "1", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -157,13 +158,10 @@ def test_parse_precisions_resolves_and_refuses_bad_lists() -> None:
 
 
 @pytest.mark.slow
-def test_bench_commands_compare_precisions_in_one_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bench_commands_compare_precisions_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    spec = str(ROOT / "specs" / "tictactoe-tiny.toml")
-    out = tmp_path / "figures.json"
+    out, spec = tmp_path / "figures.json", TINY_SPEC
     assert main(["bench", "train", spec, "--positions", "16", "--repeats", "2", "--precisions", "fp32,bf16",
                  "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
