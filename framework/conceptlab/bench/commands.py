@@ -13,6 +13,11 @@ from conceptlab.plugins import Registry
 
 __all__ = ["add_bench_commands"]
 
+_PRECISIONS_HELP = (
+    "measure these precisions in one run, interleaved round by round (e.g. fp32,bf16; 'auto' is resolved "
+    "first), and print each one's figures and their ratios to the first; default: the spec's"
+)
+
 
 def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``bench search``, ``bench train``, ``bench probe``, ``bench mine``, ``bench scale``,
@@ -28,11 +33,7 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument(
         "--repeats", type=int, default=3, help="rounds of the three timings (each figure is the best round's)"
     )
-    p.add_argument(
-        "--precisions", metavar="LIST",
-        help="measure these precisions in one run, interleaved round by round (e.g. fp32,bf16; 'auto' is "
-        "resolved first), and print each one's figures and their ratios to the first; default: the spec's",
-    )
+    p.add_argument("--precisions", metavar="LIST", help=_PRECISIONS_HELP)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_search)
@@ -44,11 +45,7 @@ def add_bench_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("--batch-size", type=int, help="positions per step (default: the spec's stages.train.batch_size)")
     p.add_argument("--epochs", type=int, default=1, help="passes over the positions per round")
     p.add_argument("--repeats", type=int, default=3, help="rounds timed (the figure is the best round's)")
-    p.add_argument(
-        "--precisions", metavar="LIST",
-        help="measure these precisions in one run, interleaved round by round (e.g. fp32,bf16; 'auto' is "
-        "resolved first), and print each one's figures and their ratios to the first; default: the spec's",
-    )
+    p.add_argument("--precisions", metavar="LIST", help=_PRECISIONS_HELP)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value")
     p.add_argument("--json", dest="json_path", help="also write the figures to this file")
     p.set_defaults(func=_cmd_bench_train)
@@ -206,7 +203,7 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
     from conceptlab.pipeline import Components
     from conceptlab.spec import load_spec, resolve_spec
 
-    from conceptlab.bench.peak import fraction_of_peak, network_flops
+    from conceptlab.bench.peak import network_flops
 
     spec = load_spec(args.spec, args.set)
     components = Components(resolve_spec(spec, registry, source=args.spec), registry)
@@ -231,11 +228,17 @@ def _cmd_bench_search(args: argparse.Namespace, registry: Registry) -> int:
     flops = network_flops(agent, components.domain.opening_states(figures["batch_size"], np.random.default_rng(0)))
     _measure_peaks_again(context)
     if flops is not None:
-        peak = _peak(context)
         figures["net_mflops_per_eval"] = flops / 1e6
-        figures["net_fraction_of_peak"] = fraction_of_peak(figures["net_evals_per_s"], flops, peak)
-        figures["search_fraction_of_peak"] = fraction_of_peak(figures["batched_sims_per_s"], flops, peak)
+        _search_fractions(figures, flops, _peak(context))
     return _emit({**context, **figures}, args.json_path)
+
+
+def _search_fractions(figures: dict[str, Any], flops: float, peak: Any, prefix: str = "") -> None:
+    """``{prefix}net_fraction_of_peak`` and ``{prefix}search_fraction_of_peak`` from the figures' rates."""
+    from conceptlab.bench.peak import fraction_of_peak
+
+    for name, rate in (("net", "net_evals_per_s"), ("search", "batched_sims_per_s")):
+        figures[f"{prefix}{name}_fraction_of_peak"] = fraction_of_peak(figures[f"{prefix}{rate}"], flops, peak)
 
 
 def _cmd_bench_train(args: argparse.Namespace, registry: Registry) -> int:
@@ -288,7 +291,7 @@ def _compare_search(args: argparse.Namespace, components: Any, agent: Any, choic
     """``bench search --precisions``: each precision's figures, interleaved round by round, and their ratios."""
     import numpy as np
 
-    from conceptlab.bench.peak import fraction_of_peak, network_flops
+    from conceptlab.bench.peak import network_flops
     from conceptlab.bench.precisions import check_comparable, compare_precisions
     from conceptlab.bench.search import bench_search
 
@@ -316,13 +319,7 @@ def _compare_search(args: argparse.Namespace, components: Any, agent: Any, choic
     if flops is not None:
         figures["net_mflops_per_eval"] = flops / 1e6
         for precision in used:
-            peak = _peak(context, precision)
-            figures[f"{precision}_net_fraction_of_peak"] = fraction_of_peak(
-                figures[f"{precision}_net_evals_per_s"], flops, peak
-            )
-            figures[f"{precision}_search_fraction_of_peak"] = fraction_of_peak(
-                figures[f"{precision}_batched_sims_per_s"], flops, peak
-            )
+            _search_fractions(figures, flops, _peak(context, precision), f"{precision}_")
     return _emit({**context, **figures}, args.json_path)
 
 

@@ -22,19 +22,16 @@ from conceptlab.precision import PrecisionChoice, check_precision, resolve_preci
 __all__ = ["check_comparable", "compare_precisions", "parse_precisions"]
 
 
-def check_comparable(agent: Any, rounds: int, precisions: Sequence[str] = ("fp32",)) -> None:
+def check_comparable(agent: Any, rounds: int) -> None:
     """Refuse, before anything is measured, an agent without a precision setting or no rounds.
 
     Raises:
-        ParamsError: The agent lacks ``set_precision`` or ``precision``, ``rounds < 1``
-            (``--repeats``) or no precision is given.
+        ParamsError: The agent lacks ``set_precision`` or ``precision``, or ``rounds < 1`` (``--repeats``).
     """
     if not (hasattr(agent, "set_precision") and hasattr(agent, "precision")):
         raise ParamsError(f"agent {getattr(agent, 'name', agent)!r} has no precision setting to compare")
     if rounds < 1:
         raise ParamsError(f"comparing precisions needs --repeats >= 1 rounds (got {rounds!r})")
-    if not precisions:
-        raise ParamsError("comparing precisions needs at least one precision")
 
 
 def parse_precisions(text: str) -> list[PrecisionChoice]:
@@ -91,7 +88,9 @@ def compare_precisions(
     Raises:
         ParamsError: The agent has no precision setting, ``rounds < 1`` or no precision is given.
     """
-    check_comparable(agent, rounds, precisions)
+    check_comparable(agent, rounds)
+    if not precisions:
+        raise ParamsError("comparing precisions needs at least one precision")
     original = agent.precision
     measured: dict[str, list[Mapping[str, Any]]] = {p: [] for p in precisions}
     try:
